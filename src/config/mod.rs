@@ -1,0 +1,404 @@
+//! The config file: read (`ini`), expand (`expand`), then type and validate (here and in
+//! `program`). The result is a `Config` whose values are typed once; nothing downstream
+//! re-parses strings. Every error names the section and key it is about, and the line.
+
+pub mod expand;
+pub mod ini;
+mod program;
+mod value;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use program::{Health, HealthCheck, Instance, LogFile, Program, Reconcile};
+use value::Ctx;
+
+/// Keys of `[supervice]`.
+pub const SUPERVICE_KEYS: &[&str] = &[
+    "logfile",
+    "loglevel",
+    "pidfile",
+    "socket",
+    "state_file",
+    "shutdown_timeout",
+    "log_maxbytes",
+    "log_backups",
+];
+
+/// Keys of `[group:NAME]`.
+pub const GROUP_KEYS: &[&str] = &["programs"];
+
+pub use program::PROGRAM_KEYS;
+
+/// A config that could not be loaded; the text is what the user reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl LogLevel {
+    /// Case-insensitive, as Supervice accepts it (`WARN` is `WARNING`).
+    pub fn parse(text: &str) -> Option<LogLevel> {
+        Some(match text.trim().to_ascii_uppercase().as_str() {
+            "DEBUG" => LogLevel::Debug,
+            "INFO" => LogLevel::Info,
+            "WARNING" | "WARN" => LogLevel::Warning,
+            "ERROR" => LogLevel::Error,
+            "CRITICAL" => LogLevel::Critical,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warning => "WARNING",
+            LogLevel::Error => "ERROR",
+            LogLevel::Critical => "CRITICAL",
+        }
+    }
+}
+
+pub const LOG_LEVELS_HELP: &str = "CRITICAL, DEBUG, ERROR, INFO, WARN, WARNING";
+
+/// `[supervice]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    /// Empty: stdout in the foreground, `supervice.log` when daemonised.
+    pub logfile: Option<PathBuf>,
+    pub loglevel: LogLevel,
+    /// `None` when disabled with `pidfile = none` or an empty value.
+    pub pidfile: Option<PathBuf>,
+    pub socket: PathBuf,
+    pub state_file: Option<PathBuf>,
+    pub shutdown_timeout: Duration,
+    pub log_maxbytes: u64,
+    pub log_backups: u32,
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            logfile: None,
+            loglevel: LogLevel::Info,
+            pidfile: Some(PathBuf::from("supervice.pid")),
+            socket: default_socket_path(),
+            state_file: None,
+            shutdown_timeout: Duration::from_secs(30),
+            log_maxbytes: 52_428_800,
+            log_backups: 10,
+        }
+    }
+}
+
+/// A group and the programs in it, in the order their instances are listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub name: String,
+    pub programs: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub path: PathBuf,
+    pub global: Global,
+    pub programs: Vec<Program>,
+    /// Explicit groups, then the implicit group of every program in none.
+    pub groups: Vec<Group>,
+    /// Non-fatal findings (unknown keys, shared log files...), to log once loaded.
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Every instance of every program, in config order.
+    pub fn instances(&self) -> impl Iterator<Item = Instance> + '_ {
+        self.programs.iter().flat_map(|p| p.instances())
+    }
+}
+
+/// The default socket: `$XDG_RUNTIME_DIR`, else `/run` for root, else `~`.
+pub fn default_socket_path() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+        let dir = PathBuf::from(dir);
+        if !dir.as_os_str().is_empty() && dir.is_dir() {
+            return dir.join("supervice.sock");
+        }
+    }
+    if nix::unistd::geteuid().is_root() && Path::new("/run").is_dir() {
+        return PathBuf::from("/run/supervice.sock");
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("~"), PathBuf::from);
+    home.join(".supervice.sock")
+}
+
+/// Reads and validates the config file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    if !path.exists() {
+        return Err(ConfigError(format!(
+            "Config file not found: {}",
+            path.display()
+        )));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("Cannot read {}: {e}", path.display())))?;
+    parse(path, &text)
+}
+
+/// Validates config `text` as if read from `path`.
+pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    let ini = ini::parse(text, ini::Options::default())
+        .map_err(|e| ConfigError(format!("{} (line {})", e.message, e.line)))?;
+    let mut warnings = Vec::new();
+
+    // As in Supervice, `[supervice]` is validated before any program, wherever it is.
+    let mut global = Global::default();
+    if let Some(section) = ini.sections.iter().find(|s| s.name == "supervice") {
+        global = parse_global(&Ctx::new(section, &ini.defaults, ""))?;
+        warn_unknown_keys(section, SUPERVICE_KEYS, &mut warnings);
+    }
+    let mut programs = Vec::new();
+    let mut group_sections = Vec::new();
+    for section in &ini.sections {
+        if section.name == "supervice" {
+            continue;
+        } else if let Some(name) = section.name.strip_prefix("program:") {
+            let prefix = format!("Program '{name}': ");
+            let ctx = Ctx::new(section, &ini.defaults, &prefix);
+            programs.push(program::parse(name, &ctx, &mut warnings)?);
+            warn_unknown_keys(section, PROGRAM_KEYS, &mut warnings);
+        } else if let Some(name) = section.name.strip_prefix("group:") {
+            group_sections.push((name, section));
+            warn_unknown_keys(section, GROUP_KEYS, &mut warnings);
+        } else {
+            warnings.push(format!(
+                "Unknown section [{}] ignored (line {})",
+                section.name, section.line
+            ));
+        }
+    }
+    for entry in &ini.defaults {
+        let known = [SUPERVICE_KEYS, PROGRAM_KEYS, GROUP_KEYS]
+            .iter()
+            .any(|keys| keys.contains(&entry.key.as_str()));
+        if !known {
+            warnings.push(format!(
+                "Unknown key '{}' in [DEFAULT] ignored (line {})",
+                entry.key, entry.line
+            ));
+        }
+    }
+
+    let groups = build_groups(&group_sections, &ini.defaults, &mut programs, &mut warnings)?;
+    Ok(Config {
+        path: path.to_path_buf(),
+        global,
+        programs,
+        groups,
+        warnings,
+    })
+}
+
+fn warn_unknown_keys(section: &ini::Section, known: &[&str], warnings: &mut Vec<String>) {
+    for entry in &section.entries {
+        if !known.contains(&entry.key.as_str()) {
+            warnings.push(format!(
+                "Unknown key '{}' in [{}] ignored (line {})",
+                entry.key, section.name, entry.line
+            ));
+        }
+    }
+}
+
+fn parse_global(ctx: &Ctx<'_>) -> Result<Global, ConfigError> {
+    let shutdown_timeout = ctx.int("shutdown_timeout", 30)?;
+    let log_maxbytes = ctx.int("log_maxbytes", 52_428_800)?;
+    let log_backups = ctx.int("log_backups", 10)?;
+
+    let loglevel = match ctx.entry("loglevel") {
+        None => LogLevel::Info,
+        Some(e) => LogLevel::parse(&e.value).ok_or_else(|| {
+            ctx.error(
+                "loglevel",
+                format!(
+                    "Invalid loglevel '{}'. Valid levels: {LOG_LEVELS_HELP}",
+                    e.value
+                ),
+            )
+        })?,
+    };
+    if shutdown_timeout <= 0 {
+        return Err(ctx.error("shutdown_timeout", "shutdown_timeout must be positive"));
+    }
+    let log_maxbytes = ctx.non_negative("log_maxbytes", log_maxbytes, false)?;
+    let log_backups = ctx.non_negative("log_backups", log_backups, false)?;
+
+    let pidfile = match ctx.string("pidfile") {
+        None => Some(PathBuf::from("supervice.pid")),
+        Some(v) if v.is_empty() || v.eq_ignore_ascii_case("none") => None,
+        Some(v) => Some(PathBuf::from(v)),
+    };
+    if let Some(pidfile) = &pidfile {
+        check_parent_dir(ctx, "pidfile", "pidfile", pidfile)?;
+    }
+    let socket = match ctx.string("socket") {
+        Some(v) if !v.is_empty() => PathBuf::from(v),
+        _ => default_socket_path(),
+    };
+    check_parent_dir(ctx, "socket", "socket", &socket)?;
+
+    Ok(Global {
+        logfile: ctx
+            .string("logfile")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from),
+        loglevel,
+        pidfile,
+        socket,
+        state_file: ctx
+            .string("state_file")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from),
+        shutdown_timeout: Duration::from_secs(shutdown_timeout as u64),
+        log_maxbytes,
+        log_backups: u32::try_from(log_backups).unwrap_or(u32::MAX),
+    })
+}
+
+/// The directory that will hold `path` must exist and be writable by the daemon.
+fn check_parent_dir(ctx: &Ctx<'_>, key: &str, what: &str, path: &Path) -> Result<(), ConfigError> {
+    let dir = parent_dir(path);
+    if !dir.is_dir() {
+        let msg = format!("{what} directory '{}' does not exist", dir.display());
+        return Err(ctx.error(key, msg));
+    }
+    if !value::writable(&dir) {
+        let msg = format!("{what} directory '{}' is not writable", dir.display());
+        return Err(ctx.error(key, msg));
+    }
+    Ok(())
+}
+
+/// The absolute directory a file path lives in (the cwd for a bare name).
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf)
+}
+
+/// Explicit groups from `[group:NAME]`, then one implicit group per ungrouped program.
+/// A program named by several groups ends up in the last one, as in Supervice.
+fn build_groups(
+    sections: &[(&str, &ini::Section)],
+    defaults: &[ini::Entry],
+    programs: &mut [Program],
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Group>, ConfigError> {
+    let mut explicit: Vec<Group> = Vec::new();
+    for (name, section) in sections {
+        let prefix = format!("Group '{name}': ");
+        let ctx = Ctx::new(section, defaults, &prefix);
+        let members: Vec<String> = ctx
+            .string("programs")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if members.is_empty() {
+            warnings.push(format!(
+                "Group '{name}' lists no programs and is ignored (line {})",
+                section.line
+            ));
+            continue;
+        }
+        let unknown: Vec<&str> = members
+            .iter()
+            .filter(|m| !programs.iter().any(|p| &p.name == *m))
+            .map(String::as_str)
+            .collect();
+        if !unknown.is_empty() {
+            let msg = format!("unknown program(s): {}", unknown.join(", "));
+            return Err(ctx.error("programs", msg));
+        }
+        explicit.push(Group {
+            name: name.to_string(),
+            programs: members,
+        });
+    }
+
+    for program in programs.iter_mut() {
+        let owners: Vec<&str> = explicit
+            .iter()
+            .filter(|g| g.programs.contains(&program.name))
+            .map(|g| g.name.as_str())
+            .collect();
+        if let Some(last) = owners.last() {
+            if owners.len() > 1 {
+                warnings.push(format!(
+                    "Program '{}' is listed in groups {}; it belongs to the last one, '{last}'",
+                    program.name,
+                    owners.join(", ")
+                ));
+            }
+            program.group = last.to_string();
+        } else {
+            program.group = program.name.clone();
+        }
+    }
+
+    // Membership is decided: each explicit group keeps its listed order, minus programs
+    // claimed by a later group; an ungrouped program joins the group of its own name.
+    let mut groups: Vec<Group> = Vec::new();
+    for group in explicit {
+        let members: Vec<String> = group
+            .programs
+            .into_iter()
+            .filter(|m| {
+                programs
+                    .iter()
+                    .any(|p| &p.name == m && p.group == group.name)
+            })
+            .collect();
+        if !members.is_empty() {
+            groups.push(Group {
+                name: group.name,
+                programs: members,
+            });
+        }
+    }
+    for program in programs.iter().filter(|p| p.group == p.name) {
+        match groups.iter_mut().find(|g| g.name == program.name) {
+            Some(group) if !group.programs.contains(&program.name) => {
+                group.programs.push(program.name.clone())
+            }
+            Some(_) => {}
+            None => groups.push(Group {
+                name: program.name.clone(),
+                programs: vec![program.name.clone()],
+            }),
+        }
+    }
+    Ok(groups)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,144 @@
+//! Typed access to one section's raw values, with errors that say where they are.
+
+use std::fmt::Display;
+use std::path::Path;
+
+use super::ini::{Entry, Section};
+use super::ConfigError;
+
+/// One section being typed: its values, the `[DEFAULT]` ones, and the message prefix
+/// Supervice uses for it (`Program 'web': `).
+pub struct Ctx<'a> {
+    section: &'a Section,
+    defaults: &'a [Entry],
+    prefix: &'a str,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(section: &'a Section, defaults: &'a [Entry], prefix: &'a str) -> Self {
+        Ctx {
+            section,
+            defaults,
+            prefix,
+        }
+    }
+
+    pub fn entry(&self, key: &str) -> Option<&'a Entry> {
+        self.section.get(self.defaults, key)
+    }
+
+    /// `Program 'web': <message> ([program:web] startsecs, line 12)`.
+    pub fn error(&self, key: &str, message: impl Display) -> ConfigError {
+        let location = match self.entry(key) {
+            Some(e) => format!("[{}] {key}, line {}", self.section.name, e.line),
+            None => format!("[{}] {key}", self.section.name),
+        };
+        ConfigError(format!("{}{message} ({location})", self.prefix))
+    }
+
+    pub fn string(&self, key: &str) -> Option<String> {
+        self.entry(key).map(|e| e.value.clone())
+    }
+
+    /// An integer as Python's `int()` reads it; absent means `default`.
+    pub fn int(&self, key: &str, default: i64) -> Result<i64, ConfigError> {
+        match self.entry(key) {
+            None => Ok(default),
+            Some(e) => parse_int(&e.value).ok_or_else(|| {
+                self.error(key, format!("{key} must be an integer, got '{}'", e.value))
+            }),
+        }
+    }
+
+    /// An optional integer: absent or empty means `None`.
+    pub fn opt_int(&self, key: &str) -> Result<Option<i64>, ConfigError> {
+        match self.entry(key) {
+            Some(e) if !e.value.trim().is_empty() => self.int(key, 0).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// true/false, yes/no, on/off, 1/0 in any case. Anything else is an error.
+    pub fn bool(&self, key: &str, default: bool) -> Result<bool, ConfigError> {
+        let Some(e) = self.entry(key) else {
+            return Ok(default);
+        };
+        match e.value.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "on" | "1" => Ok(true),
+            "false" | "no" | "off" | "0" => Ok(false),
+            _ => Err(self.error(
+                key,
+                format!(
+                    "{key} must be a boolean (true/false, yes/no, on/off, 1/0), got '{}'",
+                    e.value
+                ),
+            )),
+        }
+    }
+
+    /// `value` must be ≥ 0. `got` adds Supervice's `, got <n>` to the message.
+    pub fn non_negative(&self, key: &str, value: i64, got: bool) -> Result<u64, ConfigError> {
+        u64::try_from(value).map_err(|_| {
+            let suffix = if got {
+                format!(", got {value}")
+            } else {
+                String::new()
+            };
+            self.error(key, format!("{key} must be non-negative{suffix}"))
+        })
+    }
+}
+
+/// Python's `int()`: blanks around, an optional sign, digits with single `_` between them.
+pub fn parse_int(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') {
+        return None;
+    }
+    if digits.contains("__") {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for c in digits.chars().filter(|&c| c != '_') {
+        let d = c.to_digit(10)?;
+        value = value.checked_mul(10)?.checked_add(i64::from(d))?;
+    }
+    Some(if negative { -value } else { value })
+}
+
+/// Whether the daemon may create files in `dir` (`access(W_OK)`).
+pub fn writable(dir: &Path) -> bool {
+    nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+pub fn readable(path: &Path) -> bool {
+    nix::unistd::access(path, nix::unistd::AccessFlags::R_OK).is_ok()
+}
+
+pub fn searchable(dir: &Path) -> bool {
+    nix::unistd::access(dir, nix::unistd::AccessFlags::X_OK).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_int;
+
+    #[test]
+    fn ints_like_python() {
+        assert_eq!(parse_int("10"), Some(10));
+        assert_eq!(parse_int(" -3 "), Some(-3));
+        assert_eq!(parse_int("+7"), Some(7));
+        assert_eq!(parse_int("1_0"), Some(10));
+        assert_eq!(parse_int("1__0"), None);
+        assert_eq!(parse_int("_1"), None);
+        assert_eq!(parse_int(""), None);
+        assert_eq!(parse_int("abc"), None);
+        assert_eq!(parse_int("1.5"), None);
+        assert_eq!(parse_int("99999999999999999999"), None);
+    }
+}

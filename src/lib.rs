@@ -1,0 +1,5 @@
+//! supervice: a one-thread, event-driven process supervisor.
+#![deny(rust_2018_idioms, unused_must_use)]
+#![warn(unused)]
+
+pub mod config;

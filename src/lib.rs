@@ -3,3 +3,5 @@
 #![warn(unused)]
 
 pub mod config;
+pub mod lifecycle;
+pub mod timer;

@@ -1,0 +1,451 @@
+//! The process state machine of one instance, pure: no syscalls, no clock, no logging.
+//!
+//! `Lifecycle::handle(event, now)` looks up `(state, event)` in one `match` and runs a small
+//! named transition; what must happen in the world comes back as `Action`s (spawn, signal
+//! the process group, arm or disarm the instance's one timer, log, publish a state change).
+//! The supervisor executes them and feeds the results back as events. Time is milliseconds
+//! from any origin, so tests drive it with a fake clock.
+
+use std::fmt;
+
+use nix::sys::signal::Signal;
+
+use crate::config::LogLevel as Level;
+
+/// Seconds to wait for the process group to die after SIGKILL.
+pub const KILL_GRACE_MS: u64 = 2_000;
+/// Backoff delays are `min(max(n, 1), 30)` seconds.
+pub const BACKOFF_CAP_SECS: u64 = 30;
+/// A run that reached RUNNING but lasted less than this since its spawn is paced 1 s before
+/// the respawn, so `startsecs = 0` with a program that exits at once cannot spin.
+pub const MIN_RUN_FOR_IMMEDIATE_RESPAWN_MS: u64 = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    Stopped,
+    Starting,
+    Running,
+    Backoff,
+    Stopping,
+    Exited,
+    Fatal,
+    Unhealthy,
+}
+
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Stopped => "STOPPED",
+            State::Starting => "STARTING",
+            State::Running => "RUNNING",
+            State::Backoff => "BACKOFF",
+            State::Stopping => "STOPPING",
+            State::Exited => "EXITED",
+            State::Fatal => "FATAL",
+            State::Unhealthy => "UNHEALTHY",
+        }
+    }
+
+    /// Down and staying down: what a stop waits for.
+    pub fn is_down(self) -> bool {
+        matches!(self, State::Stopped | State::Exited | State::Fatal)
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a child ended, as `waitpid` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    /// Supervice's return code: the exit code, or minus the signal number.
+    pub fn rc(self) -> i32 {
+        match self {
+            Exit::Code(c) => c,
+            Exit::Signal(s) => -s,
+        }
+    }
+}
+
+/// The settings the state machine acts on; replaced when a reload changes the program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub startsecs_ms: u64,
+    pub startretries: u32,
+    pub autorestart: bool,
+    pub stopsignal: Signal,
+    pub stopwaitsecs_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Explicit start, autostart, a group start or an addition by reload.
+    Start,
+    /// Explicit stop, shutdown or removal by reload: stopsignal, then SIGKILL.
+    Stop,
+    /// SIGKILL at once (`restart --force`, shutdown_timeout).
+    Kill,
+    Spawned {
+        pid: i32,
+    },
+    SpawnFailed {
+        permanent: bool,
+        reason: String,
+    },
+    Exited(Exit),
+    /// The instance's timer fired.
+    Timer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Fork and exec the program, then report `Spawned` or `SpawnFailed`.
+    Spawn,
+    /// Send a signal to the child's process group.
+    Signal(Signal),
+    /// Arm the instance's timer for this deadline, replacing any armed one.
+    Arm(u64),
+    Disarm,
+    Log(Level, String),
+    Changed {
+        from: State,
+        to: State,
+    },
+}
+
+/// Where a stop is in its kill sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kill {
+    /// stopsignal sent, waiting stopwaitsecs.
+    Signalled,
+    /// SIGKILL sent, waiting the grace period.
+    Killed,
+    /// Still alive after SIGKILL and its grace: stays STOPPING until the exit is seen.
+    Stuck,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lifecycle {
+    name: String,
+    policy: Policy,
+    state: State,
+    wants_run: bool,
+    /// Consecutive failed start attempts.
+    failures: u32,
+    pid: Option<i32>,
+    spawned_at: u64,
+    running_since: Option<u64>,
+    kill: Kill,
+}
+
+pub type Actions = Vec<Action>;
+
+impl Lifecycle {
+    pub fn new(name: impl Into<String>, policy: Policy) -> Self {
+        Lifecycle {
+            name: name.into(),
+            policy,
+            state: State::Stopped,
+            wants_run: false,
+            failures: 0,
+            pid: None,
+            spawned_at: 0,
+            running_since: None,
+            kill: Kill::Signalled,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The child while it exists and has not been reaped.
+    pub fn pid(&self) -> Option<i32> {
+        self.pid
+    }
+
+    pub fn wants_run(&self) -> bool {
+        self.wants_run
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Takes effect for the next stop and the next spawn; a running child is left alone.
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+    }
+
+    /// Whole seconds since this run entered RUNNING, while its child is alive.
+    pub fn uptime_secs(&self, now: u64) -> Option<u64> {
+        let since = self.running_since?;
+        self.pid?;
+        Some(now.saturating_sub(since) / 1000)
+    }
+
+    pub fn handle(&mut self, event: Event, now: u64, out: &mut Actions) {
+        use State::*;
+        match (self.state, event) {
+            (Running | Unhealthy, Event::Start) => {}
+            (Starting, Event::Start) => self.want(),
+            (Stopping, Event::Start) => self.want(),
+            (Stopped | Exited | Fatal | Backoff, Event::Start) => self.start(now, out),
+
+            (Starting | Running | Unhealthy, Event::Stop) => {
+                self.wants_run = false;
+                self.signal_stop(now, out);
+            }
+            (Backoff, Event::Stop | Event::Kill) => {
+                self.wants_run = false;
+                out.push(Action::Disarm);
+                self.enter(Stopped, out);
+            }
+            (Starting | Running | Unhealthy | Stopping, Event::Kill) => {
+                self.wants_run = false;
+                self.kill_now(now, out);
+            }
+            (_, Event::Stop | Event::Kill) => self.wants_run = false,
+
+            (Starting, Event::Spawned { pid }) => self.spawned(pid, now, out),
+            (Starting, Event::SpawnFailed { permanent, reason }) => {
+                self.spawn_failed(permanent, &reason, now, out)
+            }
+            (Starting, Event::Timer) => self.running(now, out),
+            (Starting, Event::Exited(exit)) => self.early_exit(exit, now, out),
+            (Running | Unhealthy, Event::Exited(exit)) => self.run_ended(exit, now, out),
+            (Stopping, Event::Exited(_) | Event::SpawnFailed { .. }) => self.stopped(now, out),
+            (Stopping, Event::Timer) => self.escalate(now, out),
+            (Backoff, Event::Timer) => self.backoff_over(now, out),
+
+            // Late or duplicate reports (a timer that raced a transition, a spawn result
+            // for a state that moved on) change nothing.
+            (_, Event::Spawned { .. } | Event::SpawnFailed { .. } | Event::Timer) => {}
+            (_, Event::Exited(_)) => self.pid = None,
+        }
+    }
+
+    fn want(&mut self) {
+        self.wants_run = true;
+        self.failures = 0;
+    }
+
+    /// STOPPED/EXITED/FATAL/BACKOFF → STARTING, counters cleared.
+    fn start(&mut self, now: u64, out: &mut Actions) {
+        self.want();
+        if self.state == State::Backoff {
+            out.push(Action::Disarm);
+        }
+        if self.state != State::Stopped {
+            self.enter(State::Stopped, out);
+        }
+        self.spawn(now, out);
+    }
+
+    fn spawn(&mut self, now: u64, out: &mut Actions) {
+        self.spawned_at = now;
+        self.running_since = None;
+        self.enter(State::Starting, out);
+        out.push(Action::Spawn);
+    }
+
+    fn spawned(&mut self, pid: i32, now: u64, out: &mut Actions) {
+        self.pid = Some(pid);
+        self.spawned_at = now;
+        if self.policy.startsecs_ms == 0 {
+            self.running(now, out);
+        } else {
+            out.push(Action::Arm(now + self.policy.startsecs_ms));
+        }
+    }
+
+    /// STARTING → RUNNING: survived startsecs.
+    fn running(&mut self, now: u64, out: &mut Actions) {
+        self.failures = 0;
+        self.running_since = Some(now);
+        let pid = self.pid.unwrap_or(0);
+        self.log(
+            out,
+            Level::Info,
+            format!("Started {} (pid {pid})", self.name),
+        );
+        self.enter(State::Running, out);
+    }
+
+    fn spawn_failed(&mut self, permanent: bool, reason: &str, now: u64, out: &mut Actions) {
+        self.pid = None;
+        out.push(Action::Disarm);
+        if permanent {
+            self.wants_run = false;
+            let msg = format!("{} failed permanently: {reason}", self.name);
+            self.log(out, Level::Error, msg);
+            self.enter(State::Fatal, out);
+        } else {
+            let msg = format!("Failed to spawn {} (will retry): {reason}", self.name);
+            self.log(out, Level::Error, msg);
+            self.failed_attempt(now, out);
+        }
+    }
+
+    /// STARTING → EXITED: gone within startsecs, whatever the exit code.
+    fn early_exit(&mut self, _exit: Exit, now: u64, out: &mut Actions) {
+        self.pid = None;
+        out.push(Action::Disarm);
+        let secs = self.policy.startsecs_ms / 1000;
+        let msg = format!(
+            "{} exited before startsecs ({secs}s): start attempt failed",
+            self.name
+        );
+        self.log(out, Level::Warning, msg);
+        self.failed_attempt(now, out);
+    }
+
+    /// A failed start: EXITED, then BACKOFF, FATAL, or EXITED for good.
+    fn failed_attempt(&mut self, now: u64, out: &mut Actions) {
+        self.failures += 1;
+        self.enter(State::Exited, out);
+        if !self.policy.autorestart || !self.wants_run {
+            return;
+        }
+        if self.failures > self.policy.startretries {
+            self.wants_run = false;
+            let msg = format!(
+                "{}: giving up after {} failed start attempts",
+                self.name, self.failures
+            );
+            self.log(out, Level::Error, msg);
+            self.enter(State::Fatal, out);
+        } else {
+            let delay = u64::from(self.failures).clamp(1, BACKOFF_CAP_SECS);
+            self.backoff(delay, now, out);
+        }
+    }
+
+    fn backoff(&mut self, secs: u64, now: u64, out: &mut Actions) {
+        self.log(
+            out,
+            Level::Info,
+            format!("Backoff {}: waiting {secs}s", self.name),
+        );
+        self.enter(State::Backoff, out);
+        out.push(Action::Arm(now + secs * 1000));
+    }
+
+    /// RUNNING/UNHEALTHY → EXITED on its own; respawned at once if autorestart.
+    fn run_ended(&mut self, exit: Exit, now: u64, out: &mut Actions) {
+        self.pid = None;
+        self.running_since = None;
+        self.failures = 0;
+        let msg = format!("{} exited with code {}", self.name, exit.rc());
+        self.log(out, Level::Info, msg);
+        self.enter(State::Exited, out);
+        if !self.policy.autorestart || !self.wants_run {
+            return;
+        }
+        if now.saturating_sub(self.spawned_at) < MIN_RUN_FOR_IMMEDIATE_RESPAWN_MS {
+            self.backoff(1, now, out);
+        } else {
+            self.spawn(now, out);
+        }
+    }
+
+    fn backoff_over(&mut self, now: u64, out: &mut Actions) {
+        if self.wants_run {
+            self.spawn(now, out);
+        } else {
+            self.enter(State::Stopped, out);
+        }
+    }
+
+    /// The graceful stop: stopsignal to the group, SIGKILL after stopwaitsecs.
+    fn signal_stop(&mut self, now: u64, out: &mut Actions) {
+        self.running_since = None;
+        if self.pid.is_none() {
+            // Stop before the spawn reported back: nothing to signal.
+            out.push(Action::Disarm);
+            self.enter(State::Stopped, out);
+            return;
+        }
+        self.log(out, Level::Info, format!("Stopping {}", self.name));
+        self.enter(State::Stopping, out);
+        if self.policy.stopwaitsecs_ms == 0 {
+            self.kill_now(now, out);
+            return;
+        }
+        self.kill = Kill::Signalled;
+        out.push(Action::Signal(self.policy.stopsignal));
+        out.push(Action::Arm(now + self.policy.stopwaitsecs_ms));
+    }
+
+    fn kill_now(&mut self, now: u64, out: &mut Actions) {
+        self.running_since = None;
+        if self.pid.is_none() {
+            out.push(Action::Disarm);
+            self.enter(State::Stopped, out);
+            return;
+        }
+        self.enter(State::Stopping, out);
+        self.kill = Kill::Killed;
+        out.push(Action::Signal(Signal::SIGKILL));
+        out.push(Action::Arm(now + KILL_GRACE_MS));
+    }
+
+    /// STOPPING timer: SIGKILL after stopwaitsecs; after the grace, report and wait.
+    fn escalate(&mut self, now: u64, out: &mut Actions) {
+        match self.kill {
+            Kill::Signalled => {
+                let msg = format!("{} did not stop, killing process group", self.name);
+                self.log(out, Level::Warning, msg);
+                self.kill = Kill::Killed;
+                out.push(Action::Signal(Signal::SIGKILL));
+                out.push(Action::Arm(now + KILL_GRACE_MS));
+            }
+            Kill::Killed => {
+                self.kill = Kill::Stuck;
+                let msg = format!(
+                    "{}: process group did not die after SIGKILL; leaving state STOPPING",
+                    self.name
+                );
+                self.log(out, Level::Critical, msg);
+            }
+            Kill::Stuck => {}
+        }
+    }
+
+    /// STOPPING → STOPPED: the exit of a stopped process is never EXITED.
+    fn stopped(&mut self, now: u64, out: &mut Actions) {
+        self.pid = None;
+        out.push(Action::Disarm);
+        self.enter(State::Stopped, out);
+        if self.wants_run {
+            self.spawn(now, out);
+        }
+    }
+
+    fn enter(&mut self, to: State, out: &mut Actions) {
+        let from = self.state;
+        if from != to {
+            self.state = to;
+            out.push(Action::Changed { from, to });
+        }
+    }
+
+    fn log(&self, out: &mut Actions, level: Level, message: String) {
+        out.push(Action::Log(level, message));
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,168 @@
+//! `supervice`: the daemon. Arguments, config, logging, detaching; then the supervisor.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use log::info;
+use supervice::config::{self, LogLevel, LOG_LEVELS_HELP};
+use supervice::critical;
+use supervice::daemon::{self, Readiness};
+use supervice::logger::{self, Destination};
+use supervice::spawn;
+use supervice::supervisor::Supervisor;
+
+const USAGE: &str = "usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL]";
+
+const HELP: &str = "\
+supervice - keep long-running programs alive
+
+usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL]
+
+Reads the config FILE, starts its programs and keeps them running: restarts with
+backoff, stop signals to whole process groups, output captured into rotated log
+files. It is controlled through a Unix socket with supervicectl(1).
+
+options:
+  -c, --configuration FILE  config file (default: supervisord.conf in the current
+                            directory); see supervice.conf(5)
+  -n, --nodaemon            stay in the foreground; without it the daemon detaches and
+                            the command returns once the daemon is up (exit 0) or has
+                            failed to start (exit 1, with the reason on stderr)
+  -l, --logfile LOGFILE     daemon log file, overriding the config's logfile
+  -e, --loglevel LEVEL      DEBUG, INFO, WARNING (WARN), ERROR or CRITICAL,
+                            overriding the config's loglevel
+      --version             print the version and exit
+  -h, --help                print this help and exit
+
+signals:
+  SIGTERM, SIGINT  stop every program (stopsignal, then SIGKILL after stopwaitsecs;
+                   at shutdown_timeout the remaining process groups are SIGKILLed)
+                   and exit 0
+  SIGHUP           logged and ignored; use 'supervicectl reload'
+
+exit status:
+  0  clean shutdown, --version, --help
+  1  invalid config, another instance running, or another startup failure
+  2  invalid arguments
+";
+
+struct Args {
+    config: PathBuf,
+    nodaemon: bool,
+    logfile: Option<PathBuf>,
+    loglevel: Option<String>,
+}
+
+enum Parsed {
+    Run(Args),
+    Exit(ExitCode),
+}
+
+fn parse_args() -> Result<Parsed, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut args = Args {
+        config: PathBuf::from("supervisord.conf"),
+        nodaemon: false,
+        logfile: None,
+        loglevel: None,
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('c') | Long("configuration") => args.config = parser.value()?.into(),
+            Short('n') | Long("nodaemon") => args.nodaemon = true,
+            Short('l') | Long("logfile") => args.logfile = Some(parser.value()?.into()),
+            Short('e') | Long("loglevel") => args.loglevel = Some(parser.value()?.string()?),
+            Long("version") => {
+                println!("supervice {}", env!("CARGO_PKG_VERSION"));
+                return Ok(Parsed::Exit(ExitCode::SUCCESS));
+            }
+            Short('h') | Long("help") => {
+                print!("{HELP}");
+                return Ok(Parsed::Exit(ExitCode::SUCCESS));
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Parsed::Run(args))
+}
+
+fn main() -> ExitCode {
+    spawn::ensure_stdio_open();
+    let args = match parse_args() {
+        Ok(Parsed::Run(args)) => args,
+        Ok(Parsed::Exit(code)) => return code,
+        Err(e) => {
+            eprintln!("{USAGE}\nsupervice: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let level_override = match &args.loglevel {
+        None => None,
+        Some(text) => Some(LogLevel::parse(text).ok_or_else(|| {
+            format!("supervice: invalid log level '{text}' (valid: {LOG_LEVELS_HELP})")
+        })?),
+    };
+    let bootstrap_level = level_override.unwrap_or(LogLevel::Info);
+    open_log(args.logfile.as_deref(), None, bootstrap_level)?;
+    info!("Loading config from {}", args.config.display());
+    let config = config::load(&args.config).map_err(|e| {
+        critical!("Failed to load config: {e}");
+        format!("Failed to load config '{}': {e}", args.config.display())
+    })?;
+
+    let logfile = args
+        .logfile
+        .clone()
+        .or_else(|| config.global.logfile.clone());
+    let logfile = match logfile {
+        None if !args.nodaemon => {
+            eprintln!("Warning: no logfile configured, using 'supervice.log'");
+            Some(PathBuf::from("supervice.log"))
+        }
+        other => other,
+    };
+    let level = level_override.unwrap_or(config.global.loglevel);
+    open_log(logfile.as_deref(), Some(&config.global), level)?;
+
+    spawn::cloexec_inherited_fds();
+    let readiness = if args.nodaemon {
+        Readiness::foreground()
+    } else {
+        daemon::detach().map_err(|e| format!("supervice: cannot detach: {e}"))?
+    };
+    let supervisor = Supervisor::new(config).map_err(|e| format!("Supervice crashed: {e}"))?;
+    supervisor
+        .run(readiness)
+        .map_err(|e| format!("Supervice crashed: {e}"))
+}
+
+/// Points the daemon log at `path` (rotated per `global`) or stdout.
+fn open_log(
+    path: Option<&std::path::Path>,
+    global: Option<&config::Global>,
+    level: LogLevel,
+) -> Result<(), String> {
+    let destination = match path {
+        None => Destination::Stdout,
+        Some(path) => Destination::File {
+            path,
+            maxbytes: global.map_or(52_428_800, |g| g.log_maxbytes),
+            backups: global.map_or(10, |g| g.log_backups),
+        },
+    };
+    logger::configure(destination, level).map_err(|e| {
+        let shown = path.map(|p| p.display().to_string()).unwrap_or_default();
+        format!("supervice: cannot open log file '{shown}': {e}")
+    })
+}

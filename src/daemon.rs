@@ -1,0 +1,284 @@
+//! The daemon process itself: detaching from the terminal and the pidfile lock.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg, OFlag};
+
+/// The write end of the pipe the launching process waits on. The daemon reports once:
+/// ready (the launcher exits 0) or failed with a message (the launcher prints it and
+/// exits 1). If the daemon dies first, the launcher sees EOF and exits 1.
+pub struct Readiness(Option<OwnedFd>);
+
+impl Readiness {
+    /// For `-n`: there is nobody to tell.
+    pub fn foreground() -> Readiness {
+        Readiness(None)
+    }
+
+    pub fn is_detached(&self) -> bool {
+        self.0.is_some()
+    }
+
+    pub fn ready(&mut self) {
+        self.send(b"\0");
+    }
+
+    pub fn failed(&mut self, message: &str) {
+        let mut report = vec![1u8];
+        report.extend_from_slice(message.as_bytes());
+        self.send(&report);
+    }
+
+    fn send(&mut self, report: &[u8]) {
+        if let Some(fd) = self.0.take() {
+            let mut pipe = File::from(fd);
+            let _ = pipe.write_all(report);
+        }
+    }
+}
+
+/// Double fork and setsid; stdio goes to `/dev/null`. The calling process waits for the
+/// daemon's readiness report and exits with it; only the daemon returns. There is no
+/// chdir and no umask change: relative paths in the config keep their meaning.
+pub fn detach() -> io::Result<Readiness> {
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    // SAFETY: single-threaded at this point; the parent only reads a pipe and exits.
+    match unsafe { libc::fork() } {
+        -1 => return Err(io::Error::last_os_error()),
+        0 => {}
+        _ => {
+            drop(write);
+            std::process::exit(wait_for_daemon(File::from(read)));
+        }
+    }
+    drop(read);
+    nix::unistd::setsid()?;
+    // SAFETY: as above; the intermediate process exits at once.
+    match unsafe { libc::fork() } {
+        -1 => return Err(io::Error::last_os_error()),
+        0 => {}
+        // SAFETY: _exit skips atexit handlers and stdio flushing the daemon still owns.
+        _ => unsafe { libc::_exit(0) },
+    }
+    redirect_stdio_to_null()?;
+    Ok(Readiness(Some(write)))
+}
+
+fn wait_for_daemon(mut pipe: File) -> i32 {
+    let mut report = Vec::new();
+    let _ = pipe.read_to_end(&mut report);
+    match report.split_first() {
+        Some((0, _)) => 0,
+        Some((_, message)) => {
+            eprintln!("{}", String::from_utf8_lossy(message));
+            1
+        }
+        None => {
+            eprintln!("supervice: the daemon exited during startup; see its log");
+            1
+        }
+    }
+}
+
+fn redirect_stdio_to_null() -> io::Result<()> {
+    let null = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    for fd in 0..3 {
+        // SAFETY: dup2 onto the standard fds, which this process owns.
+        if unsafe { libc::dup2(null.as_raw_fd(), fd) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// The pidfile, locked for the daemon's life.
+pub struct Pidfile {
+    path: PathBuf,
+    file: Flock<File>,
+    pid: u32,
+}
+
+#[derive(Debug)]
+pub enum PidfileError {
+    AlreadyRunning(PathBuf),
+    Io(PathBuf, io::Error),
+}
+
+impl std::fmt::Display for PidfileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PidfileError::AlreadyRunning(p) => write!(
+                f,
+                "Another supervice instance is already running (pidfile: {})",
+                p.display()
+            ),
+            PidfileError::Io(p, e) => write!(f, "pidfile {}: {e}", p.display()),
+        }
+    }
+}
+
+impl Pidfile {
+    /// Opens (mode 0600, not truncated), takes the lock, and only then writes our pid,
+    /// without a newline. A held lock means another instance: its file is not touched.
+    pub fn acquire(path: &Path) -> Result<Pidfile, PidfileError> {
+        let io_err = |e| PidfileError::Io(path.to_path_buf(), e);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(io_err)?;
+        let file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(locked) => locked,
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                return Err(PidfileError::AlreadyRunning(path.to_path_buf()))
+            }
+            Err((_, e)) => return Err(io_err(e.into())),
+        };
+        let pid = std::process::id();
+        file.set_len(0).map_err(io_err)?;
+        (&*file)
+            .write_all(pid.to_string().as_bytes())
+            .map_err(io_err)?;
+        Ok(Pidfile {
+            path: path.to_path_buf(),
+            file,
+            pid,
+        })
+    }
+
+    /// Removes the file if it still holds our pid, then unlocks by closing.
+    pub fn release(self) {
+        if std::fs::read_to_string(&self.path).is_ok_and(|s| s.trim() == self.pid.to_string()) {
+            let _ = std::fs::remove_file(&self.path);
+        }
+        drop(self.file);
+    }
+}
+
+/// What is at the socket path before we bind.
+#[derive(Debug, PartialEq, Eq)]
+enum Probe {
+    /// A daemon answered a status request.
+    Alive,
+    /// Nothing listens (ECONNREFUSED, ENOENT, ENOTSOCK): safe to replace.
+    Stale,
+    /// Could not tell (timeout, EACCES, no reply): refuse to touch it.
+    Unknown,
+}
+
+/// Seconds for each half of the stale-socket probe (connect, then the reply).
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn probe_socket(path: &Path) -> Probe {
+    use nix::sys::socket::{connect, socket, sockopt, AddressFamily, SockFlag, SockType, UnixAddr};
+    let Ok(addr) = UnixAddr::new(path) else {
+        return Probe::Unknown;
+    };
+    let Ok(fd) = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    ) else {
+        return Probe::Unknown;
+    };
+    let timeout = nix::sys::time::TimeVal::new(PROBE_TIMEOUT.as_secs() as _, 0);
+    let _ = nix::sys::socket::setsockopt(&fd, sockopt::SendTimeout, &timeout);
+    let _ = nix::sys::socket::setsockopt(&fd, sockopt::ReceiveTimeout, &timeout);
+    match connect(fd.as_raw_fd(), &addr) {
+        Ok(()) => {}
+        Err(
+            nix::errno::Errno::ECONNREFUSED
+            | nix::errno::Errno::ENOENT
+            | nix::errno::Errno::ENOTSOCK,
+        ) => return Probe::Stale,
+        Err(_) => return Probe::Unknown,
+    }
+    let mut stream = std::os::unix::net::UnixStream::from(fd);
+    let request = crate::rpc::frame(&crate::rpc::Request::Status.encode());
+    if stream.write_all(&request).is_err() {
+        return Probe::Unknown;
+    }
+    let mut header = [0u8; 4];
+    match stream.read_exact(&mut header) {
+        Ok(()) => Probe::Alive,
+        Err(_) => Probe::Unknown,
+    }
+}
+
+/// The RPC listening socket, removed at shutdown if it is still ours.
+pub struct Socket {
+    pub listener: mio::net::UnixListener,
+    path: PathBuf,
+    identity: (u64, u64),
+}
+
+impl Socket {
+    /// Probes whatever is at `path` (replacing it only if provably stale), then binds
+    /// with umask 0177 so the socket is born 0600.
+    pub fn bind(path: &Path) -> Result<Socket, String> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = crate::config::parent_dir(path);
+        if std::fs::metadata(&dir).is_ok_and(|m| m.permissions().mode() & 0o002 != 0) {
+            log::warn!(
+                "Socket directory {} is world-writable; another local user could pre-create {} \
+                 to block startup or impersonate the daemon. Configure 'socket' to a private directory.",
+                dir.display(),
+                path.display()
+            );
+        }
+        if std::fs::symlink_metadata(path).is_ok() {
+            match probe_socket(path) {
+                Probe::Alive => {
+                    return Err(format!(
+                        "Another supervice instance is already listening on {}",
+                        path.display()
+                    ))
+                }
+                Probe::Unknown => {
+                    return Err(format!(
+                        "Socket {} exists but could not be verified as stale; refusing to replace \
+                         it. Remove it manually if no supervice instance is running.",
+                        path.display()
+                    ))
+                }
+                Probe::Stale => std::fs::remove_file(path)
+                    .map_err(|e| format!("Cannot remove stale socket {}: {e}", path.display()))?,
+            }
+        }
+        let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
+        let bound = mio::net::UnixListener::bind(path);
+        nix::sys::stat::umask(old);
+        let listener = bound.map_err(|e| format!("Cannot bind {}: {e}", path.display()))?;
+        let identity = std::fs::metadata(path)
+            .map(|m| (m.dev(), m.ino()))
+            .unwrap_or_default();
+        log::info!("RPC Server listening on {}", path.display());
+        Ok(Socket {
+            listener,
+            path: path.to_path_buf(),
+            identity,
+        })
+    }
+
+    /// Closes the listener and unlinks the path, unless someone replaced it since.
+    pub fn close(self) {
+        use std::os::unix::fs::MetadataExt;
+        drop(self.listener);
+        let ours = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| (m.dev(), m.ino()) == self.identity);
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}

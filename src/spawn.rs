@@ -1,0 +1,456 @@
+//! fork/exec of one child.
+//!
+//! Everything the child needs (paths, argv, envp, credentials) is prepared in the parent,
+//! so between fork and exec the child makes only async-signal-safe libc calls, in
+//! Supervice's order: stdio, chdir (still as the daemon's user), default signal
+//! dispositions and an empty mask, setsid, setgroups/setgid/setuid, pdeathsig (after the
+//! credential change, which would clear it), exec. A failure in there is written to a
+//! CLOEXEC status pipe as (step, errno), so a program's own exit code 126 or 127 is never
+//! mistaken for a failed spawn: the pipe reads EOF once exec succeeded.
+
+use std::ffi::{CString, OsString};
+use std::fmt;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::unistd::{Gid, Uid, User};
+
+use crate::config::Instance;
+
+/// A spawn that did not happen. Permanent ones make the instance FATAL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpawnError {
+    Transient(String),
+    Permanent(String),
+}
+
+impl SpawnError {
+    /// Supervice's rule: permission problems are permanent, everything else is retried.
+    pub fn from_errno(errno: Errno, context: &str) -> SpawnError {
+        let message = format!("{context}: {}", errno.desc());
+        match errno {
+            Errno::EACCES | Errno::EPERM => SpawnError::Permanent(message),
+            _ => SpawnError::Transient(message),
+        }
+    }
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Transient(m) | SpawnError::Permanent(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The steps of the child's setup, as reported through the status pipe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Step {
+    Stdio = 1,
+    Chdir = 2,
+    Setsid = 3,
+    Setgroups = 4,
+    Setgid = 5,
+    Setuid = 6,
+    Exec = 7,
+}
+
+impl Step {
+    fn from_u8(v: u8) -> Option<Step> {
+        Some(match v {
+            1 => Step::Stdio,
+            2 => Step::Chdir,
+            3 => Step::Setsid,
+            4 => Step::Setgroups,
+            5 => Step::Setgid,
+            6 => Step::Setuid,
+            7 => Step::Exec,
+            _ => return None,
+        })
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Step::Stdio => "setting up stdio",
+            Step::Chdir => "chdir",
+            Step::Setsid => "setsid",
+            Step::Setgroups => "setgroups",
+            Step::Setgid => "setgid",
+            Step::Setuid => "setuid",
+            Step::Exec => "exec",
+        }
+    }
+}
+
+/// A report read from the status pipe: the step that failed and its errno.
+pub fn decode_status(bytes: &[u8], instance: &Instance) -> Option<SpawnError> {
+    if bytes.len() < 5 {
+        return None;
+    }
+    let step = Step::from_u8(bytes[0])?;
+    let errno = Errno::from_raw(i32::from_ne_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]));
+    let context = match step {
+        Step::Chdir => format!(
+            "chdir '{}'",
+            instance
+                .directory
+                .as_deref()
+                .unwrap_or(Path::new("."))
+                .display()
+        ),
+        Step::Exec => format!(
+            "exec '{}'",
+            instance.argv.first().map_or("", String::as_str)
+        ),
+        other => other.describe().to_string(),
+    };
+    Some(SpawnError::from_errno(errno, &context))
+}
+
+/// The daemon's own environment, captured once at startup.
+pub type BaseEnv = Vec<(OsString, OsString)>;
+
+pub fn base_env() -> BaseEnv {
+    std::env::vars_os().collect()
+}
+
+/// Credentials for a `user=` program, resolved in the parent.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub uid: Uid,
+    pub gid: Gid,
+    /// Supplementary groups, installed only when the daemon runs as root.
+    pub groups: Option<Vec<Gid>>,
+}
+
+pub fn resolve_user(name: &str) -> Result<Credentials, SpawnError> {
+    let user = match User::from_name(name) {
+        Ok(Some(user)) => user,
+        Ok(None) => return Err(SpawnError::Permanent(format!("user '{name}' not found"))),
+        Err(e) => return Err(SpawnError::from_errno(e, &format!("user '{name}'"))),
+    };
+    let groups = if nix::unistd::geteuid().is_root() {
+        let cname = CString::new(name)
+            .map_err(|_| SpawnError::Permanent(format!("user '{name}' not found")))?;
+        let list = nix::unistd::getgrouplist(&cname, user.gid)
+            .map_err(|e| SpawnError::from_errno(e, "getgrouplist"))?;
+        Some(list)
+    } else {
+        None
+    };
+    Ok(Credentials {
+        uid: user.uid,
+        gid: user.gid,
+        groups,
+    })
+}
+
+/// `which`: an argv[0] with a `/` is taken as is (relative to the daemon's cwd), anything
+/// else is looked up in the daemon's PATH.
+pub fn resolve_command(name: &str) -> Result<PathBuf, SpawnError> {
+    let not_found = || SpawnError::Transient(format!("Command not found: {name}"));
+    if name.contains('/') {
+        let path = PathBuf::from(name);
+        return if is_executable_file(&path) {
+            Ok(path)
+        } else if path.exists() {
+            // Exists but cannot be run: let exec say why (EACCES is permanent).
+            Ok(path)
+        } else {
+            Err(not_found())
+        };
+    }
+    let path_var = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
+    std::env::split_paths(&path_var)
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable_file(candidate))
+        .ok_or_else(not_found)
+}
+
+fn is_executable_file(path: &Path) -> bool {
+    path.is_file() && nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+}
+
+/// What the child gets on fds 0, 1 and 2.
+pub struct Stdio {
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+/// A forked child and the parent's ends of its pipes.
+#[derive(Debug)]
+pub struct Child {
+    pub pid: i32,
+    /// Reads (step, errno) if the setup failed, EOF once exec succeeded.
+    pub status: OwnedFd,
+}
+
+/// Everything the child uses between fork and exec, prepared without the child allocating.
+struct Plan {
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    directory: Option<CString>,
+    credentials: Option<Credentials>,
+    pdeathsig: bool,
+    parent: libc::pid_t,
+}
+
+fn cstring(bytes: &[u8], what: &str) -> Result<CString, SpawnError> {
+    CString::new(bytes).map_err(|_| SpawnError::Permanent(format!("{what} contains a NUL byte")))
+}
+
+/// The child's environment: the daemon's, overlaid by env_file and `environment`.
+pub fn child_env(base: &BaseEnv, overrides: &[(String, String)]) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = base.clone();
+    for (key, value) in overrides {
+        let key = OsString::from(key);
+        match env.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = OsString::from(value),
+            None => env.push((key, OsString::from(value))),
+        }
+    }
+    env
+}
+
+/// Forks and execs `path` with the instance's arguments, environment, directory and user.
+pub fn spawn(
+    instance: &Instance,
+    path: &Path,
+    credentials: Option<Credentials>,
+    env: &[(OsString, OsString)],
+    stdio: Stdio,
+) -> Result<Child, SpawnError> {
+    let mut argv = vec![cstring(path.as_os_str().as_bytes(), "command")?];
+    for arg in instance.argv.iter().skip(1) {
+        argv.push(cstring(arg.as_bytes(), "command")?);
+    }
+    let mut envp = Vec::with_capacity(env.len());
+    for (k, v) in env {
+        let mut entry = k.clone();
+        entry.push("=");
+        entry.push(v);
+        envp.push(cstring(entry.as_bytes(), "environment")?);
+    }
+    let directory = match &instance.directory {
+        Some(d) => Some(cstring(d.as_os_str().as_bytes(), "directory")?),
+        None => None,
+    };
+    let plan = Plan {
+        path: argv[0].clone(),
+        argv,
+        envp,
+        directory,
+        credentials,
+        pdeathsig: instance.pdeathsig,
+        parent: std::process::id() as libc::pid_t,
+    };
+    let argv_ptrs = null_terminated(&plan.argv);
+    let envp_ptrs = null_terminated(&plan.envp);
+    let groups: Vec<libc::gid_t> = plan
+        .credentials
+        .as_ref()
+        .and_then(|c| c.groups.as_ref())
+        .map(|g| g.iter().map(|g| g.as_raw()).collect())
+        .unwrap_or_default();
+
+    let (status_read, status_write) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::from_errno(e, "pipe"))?;
+
+    // SAFETY: the daemon is single-threaded, so the child inherits no locks held by other
+    // threads; the child runs only `exec_child`, which makes async-signal-safe calls on
+    // data prepared above, and never returns.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(SpawnError::from_errno(Errno::last(), "fork"));
+    }
+    if pid == 0 {
+        // SAFETY: we are the freshly forked child; see exec_child.
+        unsafe {
+            exec_child(
+                &plan,
+                &argv_ptrs,
+                &envp_ptrs,
+                &groups,
+                &stdio,
+                status_write.as_raw_fd(),
+            )
+        }
+    }
+    drop(status_write);
+    drop(stdio);
+    set_nonblocking(status_read.as_raw_fd());
+    Ok(Child {
+        pid,
+        status: status_read,
+    })
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+pub fn set_nonblocking(fd: RawFd) {
+    // SAFETY: fcntl on an fd we own; failure leaves it blocking, which callers tolerate.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+    }
+}
+
+/// The child side of the fork. Only async-signal-safe calls; never returns.
+///
+/// # Safety
+/// Must run only in a freshly forked child of a single-threaded parent.
+unsafe fn exec_child(
+    plan: &Plan,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    groups: &[libc::gid_t],
+    stdio: &Stdio,
+    status: RawFd,
+) -> ! {
+    let fail = |step: Step| -> ! {
+        let errno = *libc::__errno_location();
+        let mut report = [0u8; 5];
+        report[0] = step as u8;
+        report[1..].copy_from_slice(&errno.to_ne_bytes());
+        libc::write(status, report.as_ptr().cast(), report.len());
+        libc::_exit(127)
+    };
+
+    for (fd, target) in [
+        (stdio.stdin.as_raw_fd(), 0),
+        (stdio.stdout.as_raw_fd(), 1),
+        (stdio.stderr.as_raw_fd(), 2),
+    ] {
+        if fd == target {
+            // dup2 onto itself keeps FD_CLOEXEC: clear it instead.
+            if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                fail(Step::Stdio);
+            }
+        } else if libc::dup2(fd, target) < 0 {
+            fail(Step::Stdio);
+        }
+    }
+    if let Some(dir) = &plan.directory {
+        if libc::chdir(dir.as_ptr()) < 0 {
+            fail(Step::Chdir);
+        }
+    }
+    // Ignored dispositions (the daemon ignores SIGPIPE) survive exec; reset them all.
+    let mut default: libc::sigaction = std::mem::zeroed();
+    default.sa_sigaction = libc::SIG_DFL;
+    for signal in 1..libc::SIGRTMAX() {
+        libc::sigaction(signal, &default, std::ptr::null_mut());
+    }
+    let mut empty: libc::sigset_t = std::mem::zeroed();
+    libc::sigemptyset(&mut empty);
+    libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    if libc::setsid() < 0 {
+        fail(Step::Setsid);
+    }
+    if let Some(creds) = &plan.credentials {
+        if creds.groups.is_some() && libc::setgroups(groups.len(), groups.as_ptr()) < 0 {
+            fail(Step::Setgroups);
+        }
+        if libc::setgid(creds.gid.as_raw()) < 0 {
+            fail(Step::Setgid);
+        }
+        if libc::setuid(creds.uid.as_raw()) < 0 {
+            fail(Step::Setuid);
+        }
+    }
+    if plan.pdeathsig {
+        // After the credential change, which clears it. If the daemon died before this
+        // point the signal would never come, so check the parent is still ours.
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGKILL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        if libc::getppid() != plan.parent {
+            libc::_exit(127);
+        }
+    }
+    // Everything the daemon opens is CLOEXEC; this also covers fds it inherited.
+    libc::syscall(
+        libc::SYS_close_range,
+        3u32,
+        u32::MAX,
+        libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+    );
+    libc::execve(plan.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+    fail(Step::Exec)
+}
+
+/// Opens `/dev/null` for a child's stdio.
+pub fn dev_null(write: bool) -> std::io::Result<OwnedFd> {
+    let flags = if write {
+        libc::O_WRONLY
+    } else {
+        libc::O_RDONLY
+    } | libc::O_CLOEXEC;
+    // SAFETY: a plain open of a constant, NUL-terminated path.
+    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), flags) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd was just returned by open and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A CLOEXEC pipe whose read end (for the daemon) is non-blocking.
+pub fn output_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    set_nonblocking(read.as_raw_fd());
+    Ok((read, write))
+}
+
+/// Makes sure fds 0, 1 and 2 are open, so no pipe or file of ours can land on them.
+pub fn ensure_stdio_open() {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries; opening /dev/null fills the lowest free fd.
+        unsafe {
+            if libc::fcntl(fd, libc::F_GETFD) < 0 {
+                libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+            }
+        }
+    }
+}
+
+/// Marks every inherited fd above 2 CLOEXEC, so children never see them.
+pub fn cloexec_inherited_fds() {
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags; ENOSYS is harmless.
+    unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC as libc::c_uint,
+        );
+    }
+}
+
+/// Joins argv for the `Spawning` log line.
+pub fn display_argv(path: &Path, argv: &[String]) -> String {
+    let mut line = path.display().to_string();
+    for arg in argv.iter().skip(1) {
+        line.push(' ');
+        line.push_str(arg);
+    }
+    line
+}

@@ -1,0 +1,471 @@
+//! The supervisor: owns the instances and their state machines, turns signals, exits,
+//! timers (and later RPC requests) into lifecycle events, and carries out the actions the
+//! state machines return through the reactor. One thread; nothing here blocks.
+
+mod children;
+mod control;
+mod reload;
+
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::os::fd::OwnedFd;
+use std::time::Duration;
+
+use log::{debug, error, info, warn};
+use mio::event::Event as MioEvent;
+use mio::{Events, Interest};
+use nix::sys::signal::Signal;
+use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+
+use crate::config::{Config, Instance, LogLevel};
+use crate::daemon::{Pidfile, Readiness, Socket};
+use crate::lifecycle::{Action, Event, Lifecycle, Policy, State};
+use crate::reactor::{Reactor, Source};
+use crate::spawn::{self, BaseEnv, SpawnError};
+use crate::timer::TimerId;
+use children::Pump;
+use control::Client;
+
+/// How long to wait for the last process groups after the shutdown SIGKILL.
+const SHUTDOWN_KILL_GRACE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TimerKey {
+    Instance(usize),
+    Client(usize),
+    ShutdownTimeout,
+    ShutdownGrace,
+}
+
+/// One instance: its config, its state machine and what it holds in the reactor.
+struct Slot {
+    config: Instance,
+    life: Lifecycle,
+    timer: Option<TimerId>,
+    /// The exec-status pipe of the current child until it reports EOF or an error.
+    exec_status: Option<OwnedFd>,
+    /// A setup failure the current child reported before exiting.
+    exec_error: Option<SpawnError>,
+    /// The health verdict of the current run: none until a check has decided.
+    healthy: Option<bool>,
+    /// Removed by a reload: out of the table, kept only until its child is reaped.
+    retiring: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shutdown {
+    Running,
+    /// Stop sent to every instance; waiting for them or for shutdown_timeout.
+    Stopping,
+    /// shutdown_timeout passed: remaining groups SIGKILLed, waiting a short grace.
+    Killing,
+    Done,
+}
+
+pub struct Supervisor {
+    config: Config,
+    reactor: Reactor<TimerKey>,
+    signals: Signals,
+    slots: Vec<Option<Slot>>,
+    /// Instances in status order: config order, reload additions appended.
+    order: Vec<usize>,
+    by_name: HashMap<String, usize>,
+    by_pid: HashMap<i32, usize>,
+    pumps: Vec<Option<Pump>>,
+    /// Pumps that had more to read when their budget ran out.
+    ready_pumps: VecDeque<usize>,
+    buffer: Vec<u8>,
+    base_env: BaseEnv,
+    shutdown: Shutdown,
+    pidfile: Option<Pidfile>,
+    socket: Option<Socket>,
+    clients: Vec<Option<Client>>,
+    live_clients: usize,
+    /// Clients whose operation waits for a state (start waits for RUNNING...).
+    parked: Vec<usize>,
+    /// accept() failed for lack of fds; retried when a connection closes.
+    accept_paused: bool,
+    own_uid: u32,
+    scratch: Vec<u8>,
+    actions: Vec<Action>,
+    /// How deep `drive` is nested; parked replies are settled at the outermost level.
+    driving: usize,
+}
+
+fn policy(instance: &Instance) -> Policy {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    Policy {
+        startsecs_ms: ms(instance.startsecs),
+        startretries: instance.startretries,
+        autorestart: instance.autorestart,
+        stopsignal: instance.stopsignal,
+        stopwaitsecs_ms: ms(instance.stopwaitsecs),
+    }
+}
+
+impl Supervisor {
+    /// Builds the process table and installs the signal handlers. Nothing is locked,
+    /// bound or spawned yet.
+    pub fn new(config: Config) -> io::Result<Supervisor> {
+        let reactor = Reactor::new()?;
+        let mut signals = Signals::new([SIGCHLD, SIGTERM, SIGINT, SIGHUP])?;
+        reactor
+            .registry()
+            .register(&mut signals, Source::Signals.token(), Interest::READABLE)?;
+        let mut supervisor = Supervisor {
+            config,
+            reactor,
+            signals,
+            slots: Vec::new(),
+            order: Vec::new(),
+            by_name: HashMap::new(),
+            by_pid: HashMap::new(),
+            pumps: Vec::new(),
+            ready_pumps: VecDeque::new(),
+            buffer: vec![0; children::READ_CHUNK],
+            base_env: spawn::base_env(),
+            shutdown: Shutdown::Running,
+            pidfile: None,
+            socket: None,
+            clients: Vec::new(),
+            live_clients: 0,
+            parked: Vec::new(),
+            accept_paused: false,
+            own_uid: nix::unistd::geteuid().as_raw(),
+            scratch: vec![0; 4096],
+            actions: Vec::new(),
+            driving: 0,
+        };
+        let instances: Vec<Instance> = supervisor.config.instances().collect();
+        for instance in instances {
+            supervisor.add_slot(instance);
+        }
+        Ok(supervisor)
+    }
+
+    /// Appends an instance to the table, stopped.
+    fn add_slot(&mut self, instance: Instance) -> usize {
+        let life = Lifecycle::new(instance.name.clone(), policy(&instance));
+        let name = instance.name.clone();
+        let slot = Slot {
+            config: instance,
+            life,
+            timer: None,
+            exec_status: None,
+            exec_error: None,
+            healthy: None,
+            retiring: false,
+        };
+        let index = match self.slots.iter().position(Option::is_none) {
+            Some(i) => {
+                self.slots[i] = Some(slot);
+                i
+            }
+            None => {
+                self.slots.push(Some(slot));
+                self.slots.len() - 1
+            }
+        };
+        self.order.push(index);
+        self.by_name.insert(name, index);
+        index
+    }
+
+    /// Takes the pidfile lock, starts the autostart instances and runs until shutdown.
+    /// `readiness` hears once the daemon is up, or why it could not start.
+    pub fn run(mut self, mut readiness: Readiness) -> Result<(), String> {
+        info!("Supervisor starting");
+        if let Err(e) = self.start() {
+            critical!("{e}");
+            readiness.failed(&format!("Supervice crashed: {e}"));
+            self.finish();
+            return Err(e);
+        }
+        readiness.ready();
+        let result = self.event_loop();
+        self.finish();
+        result
+    }
+
+    fn start(&mut self) -> Result<(), String> {
+        if let Some(path) = self.config.global.pidfile.clone() {
+            self.pidfile = Some(Pidfile::acquire(&path).map_err(|e| e.to_string())?);
+        }
+        let mut socket = Socket::bind(&self.config.global.socket)?;
+        self.reactor
+            .registry()
+            .register(
+                &mut socket.listener,
+                Source::Listener.token(),
+                Interest::READABLE,
+            )
+            .map_err(|e| format!("cannot watch the control socket: {e}"))?;
+        self.socket = Some(socket);
+        for warning in std::mem::take(&mut self.config.warnings) {
+            warn!("{warning}");
+        }
+        for index in 0..self.slots.len() {
+            let autostart = self.slot(index).is_some_and(|s| s.config.autostart);
+            if autostart {
+                self.drive(index, Event::Start);
+            }
+        }
+        Ok(())
+    }
+
+    fn event_loop(&mut self) -> Result<(), String> {
+        let mut events = Events::with_capacity(256);
+        while self.shutdown != Shutdown::Done {
+            let busy = !self.ready_pumps.is_empty();
+            self.reactor
+                .wait(&mut events, busy)
+                .map_err(|e| format!("poll: {e}"))?;
+            for event in events.iter() {
+                self.dispatch(event);
+            }
+            self.pump_ready();
+            while let Some(key) = self.reactor.expired() {
+                self.on_timer(key);
+            }
+            self.check_shutdown_done();
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, event: &MioEvent) {
+        match Source::from_token(event.token()) {
+            Some(Source::Signals) => self.on_signals(),
+            Some(Source::Output(index)) => self.pump(index),
+            Some(Source::ExecStatus(index)) => self.read_exec_status(index),
+            Some(Source::Listener) => self.accept_clients(),
+            Some(Source::Client(index)) => {
+                let readable = event.is_readable() || event.is_read_closed();
+                let writable = event.is_writable() || event.is_write_closed();
+                self.client_ready(index, readable, writable);
+            }
+            Some(Source::Health(_)) | None => {}
+        }
+    }
+
+    fn on_signals(&mut self) {
+        let pending: Vec<i32> = self.signals.pending().collect();
+        for signal in pending {
+            match signal {
+                SIGCHLD => self.reap(),
+                SIGTERM | SIGINT => {
+                    info!("Received signal {signal}");
+                    self.begin_shutdown();
+                }
+                SIGHUP => info!("Received SIGHUP, ignoring (use 'reload' command instead)"),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_timer(&mut self, key: TimerKey) {
+        match key {
+            TimerKey::Instance(index) => {
+                if let Some(slot) = self.slot_mut(index) {
+                    slot.timer = None;
+                    self.drive(index, Event::Timer);
+                }
+            }
+            TimerKey::Client(index) => self.client_timed_out(index),
+            TimerKey::ShutdownTimeout => self.shutdown_timed_out(),
+            TimerKey::ShutdownGrace => {
+                let left = self.live_names();
+                error!(
+                    "{} process group(s) still alive after SIGKILL, exiting anyway: {}",
+                    left.len(),
+                    left.join(", ")
+                );
+                self.shutdown = Shutdown::Done;
+            }
+        }
+    }
+
+    fn slot(&self, index: usize) -> Option<&Slot> {
+        self.slots.get(index).and_then(Option::as_ref)
+    }
+
+    fn slot_mut(&mut self, index: usize) -> Option<&mut Slot> {
+        self.slots.get_mut(index).and_then(Option::as_mut)
+    }
+
+    /// Feeds one event to an instance's state machine and carries out what it decides,
+    /// including the events those actions produce (a spawn reports back at once).
+    fn drive(&mut self, index: usize, event: Event) {
+        let mut actions = std::mem::take(&mut self.actions);
+        actions.clear();
+        let now = self.reactor.now();
+        let Some(slot) = self.slot_mut(index) else {
+            return;
+        };
+        slot.life.handle(event, now, &mut actions);
+        self.driving += 1;
+        let mut next = 0;
+        while next < actions.len() {
+            let action = actions[next].clone();
+            next += 1;
+            if let Some(follow_up) = self.act(index, action) {
+                let now = self.reactor.now();
+                if let Some(slot) = self.slot_mut(index) {
+                    slot.life.handle(follow_up, now, &mut actions);
+                }
+            }
+        }
+        self.actions = actions;
+        self.driving -= 1;
+        self.release_retired(index);
+        if self.driving == 0 {
+            self.settle_parked();
+        }
+    }
+
+    /// Carries out one action; a spawn returns the event that reports its outcome.
+    fn act(&mut self, index: usize, action: Action) -> Option<Event> {
+        match action {
+            Action::Spawn => return Some(self.spawn(index)),
+            Action::Signal(signal) => self.signal_group(index, signal),
+            Action::Arm(deadline) => {
+                let id = self.reactor.arm_at(deadline, TimerKey::Instance(index));
+                if let Some(old) = self.slot_mut(index).and_then(|s| s.timer.replace(id)) {
+                    self.reactor.disarm(old);
+                }
+            }
+            Action::Disarm => {
+                if let Some(old) = self.slot_mut(index).and_then(|s| s.timer.take()) {
+                    self.reactor.disarm(old);
+                }
+            }
+            Action::Log(level, message) => log_at(level, &message),
+            Action::Changed { from, to } => self.on_state_change(index, from, to),
+        }
+        None
+    }
+
+    fn on_state_change(&mut self, index: usize, from: State, to: State) {
+        if let Some(slot) = self.slot_mut(index) {
+            debug!("{}: {from} -> {to}", slot.config.name);
+            if to == State::Running && from == State::Starting {
+                slot.healthy = None;
+            }
+        }
+    }
+
+    fn healthy(&self, slot: &Slot) -> Option<bool> {
+        slot.healthy
+    }
+
+    /// Instances of a group, in group order.
+    fn group_members(&self, name: &str) -> Vec<usize> {
+        let Some(group) = self.config.groups.iter().find(|g| g.name == name) else {
+            return Vec::new();
+        };
+        let mut members = Vec::new();
+        for program in &group.programs {
+            for &index in &self.order {
+                if self
+                    .slot(index)
+                    .is_some_and(|s| &s.config.program == program)
+                {
+                    members.push(index);
+                }
+            }
+        }
+        members
+    }
+
+    /// Signals the child's process group, only while its pid is unreaped: a reaped pid
+    /// may already belong to someone else.
+    fn signal_group(&mut self, index: usize, signal: Signal) {
+        let Some(pid) = self.slot(index).and_then(|s| s.life.pid()) else {
+            return;
+        };
+        let group = nix::unistd::Pid::from_raw(pid);
+        if let Err(e) = nix::sys::signal::killpg(group, signal) {
+            debug!("killpg({pid}, {signal}): {e}");
+        }
+    }
+
+    fn begin_shutdown(&mut self) {
+        if self.shutdown != Shutdown::Running {
+            return;
+        }
+        info!("Shutting down...");
+        self.shutdown = Shutdown::Stopping;
+        if let Some(mut socket) = self.socket.take() {
+            let _ = self.reactor.registry().deregister(&mut socket.listener);
+            socket.close();
+        }
+        self.drop_clients();
+        for index in 0..self.slots.len() {
+            self.drive(index, Event::Stop);
+        }
+        let timeout = self.config.global.shutdown_timeout;
+        self.reactor.arm_in(timeout, TimerKey::ShutdownTimeout);
+        self.check_shutdown_done();
+    }
+
+    /// shutdown_timeout passed: SIGKILL every group still alive, then give them a moment.
+    fn shutdown_timed_out(&mut self) {
+        if self.shutdown != Shutdown::Stopping {
+            return;
+        }
+        let left = self.live_names();
+        warn!(
+            "Shutdown timed out after {}s, killing the remaining process groups: {}",
+            self.config.global.shutdown_timeout.as_secs(),
+            left.join(", ")
+        );
+        self.shutdown = Shutdown::Killing;
+        for index in 0..self.slots.len() {
+            if self.slot(index).is_some_and(|s| s.life.pid().is_some()) {
+                self.drive(index, Event::Kill);
+            }
+        }
+        self.reactor
+            .arm_in(SHUTDOWN_KILL_GRACE, TimerKey::ShutdownGrace);
+    }
+
+    fn live_names(&self) -> Vec<String> {
+        self.slots
+            .iter()
+            .flatten()
+            .filter(|s| s.life.pid().is_some())
+            .map(|s| s.config.name.clone())
+            .collect()
+    }
+
+    fn check_shutdown_done(&mut self) {
+        if matches!(self.shutdown, Shutdown::Stopping | Shutdown::Killing)
+            && self.slots.iter().flatten().all(|s| s.life.pid().is_none())
+        {
+            self.shutdown = Shutdown::Done;
+        }
+    }
+
+    /// The last steps, on every exit path: drain what children left in their pipes,
+    /// release the pidfile last.
+    fn finish(&mut self) {
+        self.drain_all_pumps();
+        if let Some(socket) = self.socket.take() {
+            socket.close();
+        }
+        if let Some(pidfile) = self.pidfile.take() {
+            pidfile.release();
+        }
+        info!("Shutdown complete");
+    }
+}
+
+fn log_at(level: LogLevel, message: &str) {
+    match level {
+        LogLevel::Debug => debug!("{message}"),
+        LogLevel::Info => info!("{message}"),
+        LogLevel::Warning => warn!("{message}"),
+        LogLevel::Error => error!("{message}"),
+        LogLevel::Critical => critical!("{message}"),
+    }
+}

@@ -1,0 +1,153 @@
+//! Hot reload: re-read the same file with full validation, then add, remove and update
+//! instances without restarting the ones that stay. A file that does not load changes
+//! nothing. Removed instances leave the table at once and are stopped in the background,
+//! so the reply (and everyone else) never waits for their stop.
+
+use std::collections::BTreeSet;
+
+use log::{info, warn};
+
+use super::{policy, Supervisor};
+use crate::config::{self, Instance};
+use crate::lifecycle::Event;
+use crate::rpc::Reply;
+
+/// What a reload did, by instance name, each list sorted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ReloadSummary {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<String>,
+}
+
+impl Supervisor {
+    pub(super) fn reload_reply(&mut self) -> Vec<u8> {
+        match self.reload() {
+            Ok(summary) => {
+                let mut reply = Reply::new();
+                reply.string("status", "ok");
+                reply.strings("added", &summary.added);
+                reply.strings("removed", &summary.removed);
+                reply.strings("changed", &summary.changed);
+                reply.finish()
+            }
+            Err(message) => Reply::error(&format!("Reload failed: {message}")),
+        }
+    }
+
+    pub fn reload(&mut self) -> Result<ReloadSummary, String> {
+        let path = self.config.path.clone();
+        info!("Reloading config from {}", path.display());
+        let mut new = config::load(&path).map_err(|e| {
+            warn!("Reload failed: {e}");
+            e.to_string()
+        })?;
+        for warning in std::mem::take(&mut new.warnings) {
+            warn!("{warning}");
+        }
+        let instances: Vec<Instance> = new.instances().collect();
+        let new_names: BTreeSet<&str> = instances.iter().map(|i| i.name.as_str()).collect();
+        let mut summary = ReloadSummary::default();
+
+        let removed: Vec<usize> = self
+            .order
+            .iter()
+            .copied()
+            .filter(|&i| {
+                self.slot(i)
+                    .is_some_and(|s| !new_names.contains(s.config.name.as_str()))
+            })
+            .collect();
+        for index in removed {
+            self.retire(index, &mut summary.removed);
+        }
+
+        for instance in instances {
+            match self.by_name.get(&instance.name).copied() {
+                None => {
+                    summary.added.push(instance.name.clone());
+                    let autostart = instance.autostart;
+                    let index = self.add_slot(instance);
+                    if autostart && self.accepting() {
+                        self.drive(index, Event::Start);
+                    }
+                }
+                Some(index) => {
+                    let Some(slot) = self.slot_mut(index) else {
+                        continue;
+                    };
+                    if slot.config != instance {
+                        info!(
+                            "Program '{}': config updated; takes effect on next restart",
+                            instance.name
+                        );
+                        summary.changed.push(instance.name.clone());
+                        slot.life.set_policy(policy(&instance));
+                        slot.config = instance;
+                    }
+                }
+            }
+        }
+
+        // The new [supervice] section is not applied (socket, logger, pidfile stay), except
+        // shutdown_timeout, which is read at shutdown.
+        let global = std::mem::replace(&mut self.config.global, new.global.clone());
+        self.config = new;
+        self.config.global = config::Global {
+            shutdown_timeout: self.config.global.shutdown_timeout,
+            ..global
+        };
+        summary.added.sort();
+        summary.removed.sort();
+        summary.changed.sort();
+        info!(
+            "Reload complete: added={:?} removed={:?} changed={:?}",
+            summary.added, summary.removed, summary.changed
+        );
+        Ok(summary)
+    }
+
+    /// Takes an instance out of the table and stops it; its slot is freed once its
+    /// child is gone.
+    fn retire(&mut self, index: usize, removed: &mut Vec<String>) {
+        let Some(slot) = self.slot_mut(index) else {
+            return;
+        };
+        slot.retiring = true;
+        let name = slot.config.name.clone();
+        self.order.retain(|&i| i != index);
+        if self.by_name.get(&name) == Some(&index) {
+            self.by_name.remove(&name);
+        }
+        removed.push(name);
+        self.drive(index, Event::Stop);
+        self.release_retired(index);
+    }
+
+    /// Frees a retired slot whose child is gone.
+    pub(super) fn release_retired(&mut self, index: usize) {
+        let done = self
+            .slot(index)
+            .is_some_and(|s| s.retiring && s.life.pid().is_none());
+        if !done {
+            return;
+        }
+        if let Some(mut slot) = self.slots.get_mut(index).and_then(Option::take) {
+            if let Some(timer) = slot.timer.take() {
+                self.reactor.disarm(timer);
+            }
+            if let Some(fd) = slot.exec_status.take() {
+                use std::os::fd::AsRawFd;
+                let _ = self
+                    .reactor
+                    .registry()
+                    .deregister(&mut mio::unix::SourceFd(&fd.as_raw_fd()));
+            }
+        }
+    }
+
+    /// New work may start (not shutting down).
+    fn accepting(&self) -> bool {
+        self.shutdown == super::Shutdown::Running
+    }
+}

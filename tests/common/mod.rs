@@ -1,0 +1,387 @@
+//! Shared helpers for the integration tests: a private temp dir per test, the real
+//! `supervice` and `supervicectl` binaries with their own socket and pidfile, polling with
+//! deadlines, and cleanup of every process a test started.
+//!
+//! Cleanup: each daemon runs with a unique `SUPERVICE_TEST_TOKEN` in its environment,
+//! which every child and grandchild inherits. When a `Daemon` is dropped it is stopped
+//! with SIGTERM, and then every process still carrying its token is SIGKILLed; that is
+//! how grandchildren that escaped (or survived a crashed daemon) are found, never by name.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub const SUPERVICE: &str = env!("CARGO_BIN_EXE_supervice");
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A directory of its own for one test, removed when dropped.
+pub struct TestDir {
+    pub path: PathBuf,
+}
+
+impl TestDir {
+    pub fn new(name: &str) -> TestDir {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path =
+            std::env::temp_dir().join(format!("supervice-test-{name}-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create test dir");
+        TestDir { path }
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Writes a file; `{dir}` in the text becomes this directory.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.join(name);
+        fs::write(
+            &path,
+            text.replace("{dir}", &self.path.display().to_string()),
+        )
+        .expect("write test file");
+        path
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.join(name)).unwrap_or_default()
+    }
+
+    /// A config with `[supervice]` pointing everything into this directory, then `body`.
+    pub fn config(&self, body: &str) -> PathBuf {
+        let text = format!(
+            "[supervice]\nlogfile = {{dir}}/supervice.log\npidfile = {{dir}}/supervice.pid\n\
+             socket = {{dir}}/supervice.sock\nloglevel = DEBUG\n\n{body}"
+        );
+        self.write("supervice.conf", &text)
+    }
+
+    pub fn socket(&self) -> PathBuf {
+        self.join("supervice.sock")
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes.
+pub fn wait_for(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if condition() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Like `wait_for`, but fails the test with `what` on timeout.
+pub fn expect_within(timeout: Duration, what: &str, condition: impl FnMut() -> bool) {
+    assert!(
+        wait_for(timeout, condition),
+        "timed out after {timeout:?} waiting for {what}"
+    );
+}
+
+pub fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Whether a pid is alive (and not a zombie).
+pub fn alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+/// The direct children of `pid`.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if ppid_of(child) == Some(pid) && alive(child) {
+            found.push(child);
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+pub fn ppid_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// argv of a process, space-joined.
+pub fn cmdline(pid: i32) -> String {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .trim_end_matches('\0')
+                .replace('\0', " ")
+        })
+        .unwrap_or_default()
+}
+
+/// Every live process whose environment holds `token`.
+pub fn processes_with_token(token: &str) -> Vec<i32> {
+    let needle = format!("SUPERVICE_TEST_TOKEN={token}");
+    let mut found = Vec::new();
+    let me = std::process::id() as i32;
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if pid == me || !alive(pid) {
+            continue;
+        }
+        let mut environ = Vec::new();
+        if fs::File::open(format!("/proc/{pid}/environ"))
+            .and_then(|mut f| f.read_to_end(&mut environ))
+            .is_err()
+        {
+            continue;
+        }
+        if environ
+            .split(|&b| b == 0)
+            .any(|var| var == needle.as_bytes())
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+pub fn kill(pid: i32, signal: i32) {
+    // SAFETY: kill(2) with a pid this test recorded; errors (already gone) are fine.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// A running `supervice -n`, stopped and cleaned up when dropped.
+pub struct Daemon {
+    pub child: Option<Child>,
+    pub pid: i32,
+    pub token: String,
+    pub log: PathBuf,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+}
+
+impl Daemon {
+    /// Starts `supervice -c <config> -n` in `dir` and waits until it logs that it started.
+    pub fn start(dir: &TestDir, config: &Path) -> Daemon {
+        let daemon = Daemon::spawn(dir, &["-c", &config.display().to_string(), "-n"]);
+        expect_within(secs(10), "the daemon to start", || {
+            daemon.log_text().contains("Supervisor starting")
+        });
+        daemon
+    }
+
+    /// Runs `supervice` with `args` in `dir` without waiting for anything.
+    pub fn spawn(dir: &TestDir, args: &[&str]) -> Daemon {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let token = format!("{}-{n}-{}", std::process::id(), dir.path.display());
+        let stdout = dir.join(format!("daemon-{n}.stdout").as_str());
+        let stderr = dir.join(format!("daemon-{n}.stderr").as_str());
+        let child = Command::new(SUPERVICE)
+            .args(args)
+            .current_dir(&dir.path)
+            .env("SUPERVICE_TEST_TOKEN", &token)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&stdout).expect("stdout file"))
+            .stderr(fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .expect("run supervice");
+        Daemon {
+            pid: child.id() as i32,
+            child: Some(child),
+            token,
+            log: dir.join("supervice.log"),
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        let mut text = fs::read_to_string(&self.log).unwrap_or_default();
+        text.push_str(&fs::read_to_string(&self.stdout).unwrap_or_default());
+        text
+    }
+
+    pub fn stderr_text(&self) -> String {
+        fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits for `needle` to appear in the daemon log.
+    pub fn expect_log(&self, timeout: Duration, needle: &str) {
+        let found = wait_for(timeout, || self.log_text().contains(needle));
+        assert!(
+            found,
+            "timed out waiting for log line {needle:?}; log:\n{}",
+            self.log_text()
+        );
+    }
+
+    /// How many log lines contain `needle`.
+    pub fn count_log(&self, needle: &str) -> usize {
+        self.log_text()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+
+    /// Sends a signal to the daemon.
+    pub fn signal(&self, signal: i32) {
+        kill(self.pid, signal);
+    }
+
+    /// Waits for the daemon to exit and returns its status code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status.code().unwrap_or(-1));
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit; returns the exit code.
+    pub fn stop(&mut self) -> Option<i32> {
+        self.signal(libc::SIGTERM);
+        self.wait_exit(secs(40))
+    }
+
+    /// Live processes started under this daemon (children, grandchildren, itself).
+    pub fn descendants(&self) -> Vec<i32> {
+        processes_with_token(&self.token)
+    }
+
+    /// The one child of the daemon whose argv contains `needle`.
+    pub fn child_running(&self, needle: &str) -> Option<i32> {
+        children_of(self.pid)
+            .into_iter()
+            .find(|&c| cmdline(c).contains(needle))
+    }
+
+    pub fn threads(&self) -> usize {
+        fs::read_dir(format!("/proc/{}/task", self.pid))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            kill(self.pid, libc::SIGTERM);
+            let deadline = Instant::now() + secs(20);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Anything left that carries this daemon's token: escaped grandchildren,
+        // survivors of a crash test.
+        for _ in 0..50 {
+            let left = processes_with_token(&self.token);
+            if left.is_empty() {
+                break;
+            }
+            for pid in left {
+                kill(pid, libc::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Runs a command to completion.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run command")
+}
+
+// Daemon-core helpers (log reading, /proc facts).
+
+impl Daemon {
+    /// The `FROM -> TO` state changes logged for instance `name`, in order.
+    pub fn transitions(&self, name: &str) -> Vec<String> {
+        let marker = format!(" {name}: ");
+        self.log_text()
+            .lines()
+            .filter_map(|line| {
+                let rest = &line[line.find(&marker)? + marker.len()..];
+                let (from, to) = rest.split_once(" -> ")?;
+                let word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase());
+                (word(from) && word(to)).then(|| rest.to_string())
+            })
+            .collect()
+    }
+
+    /// Waits until the daemon has `count` log lines containing `needle`.
+    pub fn expect_log_count(&self, timeout: Duration, needle: &str, count: usize) {
+        let found = wait_for(timeout, || self.count_log(needle) >= count);
+        assert!(
+            found,
+            "timed out waiting for {count} log lines with {needle:?}; log:\n{}",
+            self.log_text()
+        );
+    }
+}
+
+/// Every live descendant of `pid` (children, grandchildren, ...), not `pid` itself.
+pub fn descendants_of(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(parent) = queue.pop() {
+        for child in children_of(parent) {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+/// Field `index` (0-based, after the command name) of `/proc/<pid>/stat`: 0 is the state,
+/// 1 the ppid, 2 the process group, 3 the session.
+pub fn stat_field(pid: i32, index: usize) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_whitespace().nth(index)?.parse().ok()
+}

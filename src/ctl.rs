@@ -38,7 +38,7 @@ impl ClientError {
     /// The text Supervice's client prints for it.
     pub fn describe(&self, socket: &Path) -> String {
         match self {
-            ClientError::Connect(e) | ClientError::Io(e) => python_os_error(e),
+            ClientError::Connect(e) | ClientError::Io(e) => crate::os_error_text(e),
             ClientError::Timeout(t) => format!(
                 "No response from supervice within {}s (socket: {})",
                 t.as_secs_f64().round() as u64,
@@ -46,14 +46,6 @@ impl ClientError {
             ),
             ClientError::Protocol(m) => m.clone(),
         }
-    }
-}
-
-/// `[Errno 111] Connection refused`, as Python formats an OSError.
-fn python_os_error(e: &io::Error) -> String {
-    match e.raw_os_error() {
-        Some(code) => format!("[Errno {code}] {}", Errno::from_raw(code).desc()),
-        None => e.to_string(),
     }
 }
 
@@ -426,8 +418,11 @@ bad                  FATAL      -          -            FAIL      \n";
     #[test]
     fn os_errors_print_like_python() {
         let e = io::Error::from_raw_os_error(111);
-        assert_eq!(python_os_error(&e), "[Errno 111] Connection refused");
+        assert_eq!(crate::os_error_text(&e), "[Errno 111] Connection refused");
         let e = io::Error::from_raw_os_error(2);
-        assert_eq!(python_os_error(&e), "[Errno 2] No such file or directory");
+        assert_eq!(
+            crate::os_error_text(&e),
+            "[Errno 2] No such file or directory"
+        );
     }
 }

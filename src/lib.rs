@@ -14,8 +14,21 @@ pub mod timer;
 pub mod logger;
 pub mod ctl;
 pub mod daemon;
+pub mod health;
 pub mod output;
 pub mod reactor;
 pub mod rpc;
 pub mod spawn;
 pub mod supervisor;
+
+/// An OS error as Python prints it, `[Errno 111] Connection refused`, which is what
+/// Supervice's messages contain.
+pub fn os_error_text(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => format!(
+            "[Errno {code}] {}",
+            nix::errno::Errno::from_raw(code).desc()
+        ),
+        None => e.to_string(),
+    }
+}

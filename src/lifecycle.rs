@@ -83,6 +83,8 @@ pub struct Policy {
     pub autorestart: bool,
     pub stopsignal: Signal,
     pub stopwaitsecs_ms: u64,
+    /// Consecutive health failures before UNHEALTHY (0 acts as 1); `None` without checks.
+    pub health_retries: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +105,11 @@ pub enum Event {
     Exited(Exit),
     /// The instance's timer fired.
     Timer,
+    /// A health check finished: passed or not, and what it said.
+    Health {
+        passed: bool,
+        message: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +126,20 @@ pub enum Action {
         from: State,
         to: State,
     },
+    /// Begin health checks for the run that just entered RUNNING.
+    StartHealth,
+    /// End the health checks of the current run.
+    StopHealth,
+}
+
+/// What follows once a stop completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterStop {
+    Nothing,
+    /// A health-triggered restart: BACKOFF for this many seconds.
+    Backoff(u64),
+    /// Health restarts exhausted.
+    Fatal,
 }
 
 /// Where a stop is in its kill sequence.
@@ -144,6 +165,13 @@ pub struct Lifecycle {
     spawned_at: u64,
     running_since: Option<u64>,
     kill: Kill,
+    after_stop: AfterStop,
+    /// Consecutive failed health checks of this run.
+    health_failures: u32,
+    /// Health-triggered restarts since the last passing check or explicit start.
+    health_restarts: u32,
+    /// The health verdict of this run, once a check decided it.
+    healthy: Option<bool>,
 }
 
 pub type Actions = Vec<Action>;
@@ -160,6 +188,10 @@ impl Lifecycle {
             spawned_at: 0,
             running_since: None,
             kill: Kill::Signalled,
+            after_stop: AfterStop::Nothing,
+            health_failures: 0,
+            health_restarts: 0,
+            healthy: None,
         }
     }
 
@@ -187,6 +219,12 @@ impl Lifecycle {
     /// Takes effect for the next stop and the next spawn; a running child is left alone.
     pub fn set_policy(&mut self, policy: Policy) {
         self.policy = policy;
+    }
+
+    /// The health verdict of the current run, while its child is alive.
+    pub fn healthy(&self) -> Option<bool> {
+        self.pid?;
+        self.healthy
     }
 
     /// Whole seconds since this run entered RUNNING, while its child is alive.
@@ -229,10 +267,24 @@ impl Lifecycle {
             (Stopping, Event::Exited(_) | Event::SpawnFailed { .. }) => self.stopped(now, out),
             (Stopping, Event::Timer) => self.escalate(now, out),
             (Backoff, Event::Timer) => self.backoff_over(now, out),
+            (Running | Unhealthy, Event::Health { passed: true, .. }) => self.health_passed(out),
+            (
+                Running | Unhealthy,
+                Event::Health {
+                    passed: false,
+                    message,
+                },
+            ) => self.health_failed(&message, now, out),
 
             // Late or duplicate reports (a timer that raced a transition, a spawn result
-            // for a state that moved on) change nothing.
-            (_, Event::Spawned { .. } | Event::SpawnFailed { .. } | Event::Timer) => {}
+            // or health result for a state that moved on) change nothing.
+            (
+                _,
+                Event::Spawned { .. }
+                | Event::SpawnFailed { .. }
+                | Event::Timer
+                | Event::Health { .. },
+            ) => {}
             (_, Event::Exited(_)) => self.pid = None,
         }
     }
@@ -240,6 +292,8 @@ impl Lifecycle {
     fn want(&mut self) {
         self.wants_run = true;
         self.failures = 0;
+        self.health_restarts = 0;
+        self.after_stop = AfterStop::Nothing;
     }
 
     /// STOPPED/EXITED/FATAL/BACKOFF → STARTING, counters cleared.
@@ -257,6 +311,7 @@ impl Lifecycle {
     fn spawn(&mut self, now: u64, out: &mut Actions) {
         self.spawned_at = now;
         self.running_since = None;
+        self.healthy = None;
         self.enter(State::Starting, out);
         out.push(Action::Spawn);
     }
@@ -282,6 +337,72 @@ impl Lifecycle {
             format!("Started {} (pid {pid})", self.name),
         );
         self.enter(State::Running, out);
+        self.healthy = None;
+        self.health_failures = 0;
+        if self.policy.health_retries.is_some() {
+            out.push(Action::StartHealth);
+        }
+    }
+
+    fn health_passed(&mut self, out: &mut Actions) {
+        if self.health_failures > 0 {
+            let msg = format!(
+                "{}: health check passed after {} failures",
+                self.name, self.health_failures
+            );
+            self.log(out, Level::Info, msg);
+        }
+        self.health_failures = 0;
+        self.health_restarts = 0;
+        self.healthy = Some(true);
+        if self.state == State::Unhealthy {
+            self.enter(State::Running, out);
+        }
+    }
+
+    /// Counts a failure; at `healthcheck_retries` the run is UNHEALTHY and, with
+    /// autorestart, restarted through BACKOFF (or FATAL past startretries).
+    fn health_failed(&mut self, message: &str, now: u64, out: &mut Actions) {
+        let retries = self.policy.health_retries.unwrap_or(0);
+        self.health_failures += 1;
+        let msg = format!(
+            "{}: health check failed ({}/{retries}): {message}",
+            self.name, self.health_failures
+        );
+        self.log(out, Level::Warning, msg);
+        if self.health_failures < retries.max(1) {
+            return;
+        }
+        self.healthy = Some(false);
+        let msg = format!(
+            "{}: health check failed {} times, marking as unhealthy",
+            self.name, self.health_failures
+        );
+        self.log(out, Level::Error, msg);
+        self.enter(State::Unhealthy, out);
+        if !self.policy.autorestart {
+            return;
+        }
+        self.health_restarts += 1;
+        self.health_failures = 0;
+        if self.health_restarts > self.policy.startretries {
+            let msg = format!(
+                "{}: still unhealthy after {} health-triggered restarts; giving up (FATAL)",
+                self.name,
+                self.health_restarts - 1
+            );
+            self.log(out, Level::Error, msg);
+            self.wants_run = false;
+            self.after_stop = AfterStop::Fatal;
+        } else {
+            let msg = format!(
+                "{}: restarting due to health check failures (restart {}/{})",
+                self.name, self.health_restarts, self.policy.startretries
+            );
+            self.log(out, Level::Info, msg);
+            self.after_stop = AfterStop::Backoff(u64::from(self.health_restarts));
+        }
+        self.signal_stop(now, out);
     }
 
     fn spawn_failed(&mut self, permanent: bool, reason: &str, now: u64, out: &mut Actions) {
@@ -348,6 +469,7 @@ impl Lifecycle {
         self.pid = None;
         self.running_since = None;
         self.failures = 0;
+        self.stop_health(out);
         let msg = format!("{} exited with code {}", self.name, exit.rc());
         self.log(out, Level::Info, msg);
         self.enter(State::Exited, out);
@@ -372,6 +494,7 @@ impl Lifecycle {
     /// The graceful stop: stopsignal to the group, SIGKILL after stopwaitsecs.
     fn signal_stop(&mut self, now: u64, out: &mut Actions) {
         self.running_since = None;
+        self.stop_health(out);
         if self.pid.is_none() {
             // Stop before the spawn reported back: nothing to signal.
             out.push(Action::Disarm);
@@ -391,6 +514,7 @@ impl Lifecycle {
 
     fn kill_now(&mut self, now: u64, out: &mut Actions) {
         self.running_since = None;
+        self.stop_health(out);
         if self.pid.is_none() {
             out.push(Action::Disarm);
             self.enter(State::Stopped, out);
@@ -429,8 +553,22 @@ impl Lifecycle {
         self.pid = None;
         out.push(Action::Disarm);
         self.enter(State::Stopped, out);
-        if self.wants_run {
-            self.spawn(now, out);
+        match std::mem::replace(&mut self.after_stop, AfterStop::Nothing) {
+            AfterStop::Backoff(secs) if self.wants_run => {
+                self.backoff(secs.clamp(1, BACKOFF_CAP_SECS), now, out)
+            }
+            AfterStop::Fatal => self.enter(State::Fatal, out),
+            _ if self.wants_run => self.spawn(now, out),
+            _ => {}
+        }
+    }
+
+    /// Ends the current run's health checks, if it had any going.
+    fn stop_health(&mut self, out: &mut Actions) {
+        if self.policy.health_retries.is_some()
+            && matches!(self.state, State::Running | State::Unhealthy)
+        {
+            out.push(Action::StopHealth);
         }
     }
 

@@ -18,8 +18,6 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::{Gid, Uid, User};
 
-use crate::config::Instance;
-
 /// A spawn that did not happen. Permanent ones make the instance FATAL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SpawnError {
@@ -86,26 +84,17 @@ impl Step {
     }
 }
 
-/// A report read from the status pipe: the step that failed and its errno.
-pub fn decode_status(bytes: &[u8], instance: &Instance) -> Option<SpawnError> {
+/// A report read from the status pipe: the step that failed and its errno. `program`
+/// and `directory` name what the step was about.
+pub fn decode_status(bytes: &[u8], program: &str, directory: Option<&Path>) -> Option<SpawnError> {
     if bytes.len() < 5 {
         return None;
     }
     let step = Step::from_u8(bytes[0])?;
     let errno = Errno::from_raw(i32::from_ne_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]));
     let context = match step {
-        Step::Chdir => format!(
-            "chdir '{}'",
-            instance
-                .directory
-                .as_deref()
-                .unwrap_or(Path::new("."))
-                .display()
-        ),
-        Step::Exec => format!(
-            "exec '{}'",
-            instance.argv.first().map_or("", String::as_str)
-        ),
+        Step::Chdir => format!("chdir '{}'", directory.unwrap_or(Path::new(".")).display()),
+        Step::Exec => format!("exec '{program}'"),
         other => other.describe().to_string(),
     };
     Some(SpawnError::from_errno(errno, &context))
@@ -218,26 +207,32 @@ pub fn child_env(base: &BaseEnv, overrides: &[(String, String)]) -> Vec<(OsStrin
     env
 }
 
-/// Forks and execs `path` with the instance's arguments, environment, directory and user.
-pub fn spawn(
-    instance: &Instance,
-    path: &Path,
-    credentials: Option<Credentials>,
-    env: &[(OsString, OsString)],
-    stdio: Stdio,
-) -> Result<Child, SpawnError> {
-    let mut argv = vec![cstring(path.as_os_str().as_bytes(), "command")?];
-    for arg in instance.argv.iter().skip(1) {
+/// What to run: the resolved executable, argv (its first word is replaced by `path`),
+/// the full environment, the working directory, the user, and whether to ask for
+/// SIGKILL when the daemon dies.
+pub struct Spec<'a> {
+    pub path: &'a Path,
+    pub argv: &'a [String],
+    pub env: &'a [(OsString, OsString)],
+    pub directory: Option<&'a Path>,
+    pub credentials: Option<Credentials>,
+    pub pdeathsig: bool,
+}
+
+/// Forks and execs a child in its own session, as `spec` says.
+pub fn spawn(spec: Spec<'_>, stdio: Stdio) -> Result<Child, SpawnError> {
+    let mut argv = vec![cstring(spec.path.as_os_str().as_bytes(), "command")?];
+    for arg in spec.argv.iter().skip(1) {
         argv.push(cstring(arg.as_bytes(), "command")?);
     }
-    let mut envp = Vec::with_capacity(env.len());
-    for (k, v) in env {
+    let mut envp = Vec::with_capacity(spec.env.len());
+    for (k, v) in spec.env {
         let mut entry = k.clone();
         entry.push("=");
         entry.push(v);
         envp.push(cstring(entry.as_bytes(), "environment")?);
     }
-    let directory = match &instance.directory {
+    let directory = match spec.directory {
         Some(d) => Some(cstring(d.as_os_str().as_bytes(), "directory")?),
         None => None,
     };
@@ -246,8 +241,8 @@ pub fn spawn(
         argv,
         envp,
         directory,
-        credentials,
-        pdeathsig: instance.pdeathsig,
+        credentials: spec.credentials,
+        pdeathsig: spec.pdeathsig,
         parent: std::process::id() as libc::pid_t,
     };
     let argv_ptrs = null_terminated(&plan.argv);

@@ -431,7 +431,8 @@ fn every_program_key_is_read() {
         Health {
             check: HealthCheck::Tcp {
                 host: "10.0.0.1".into(),
-                port: 8000
+                port: 8000,
+                addr: "10.0.0.1:8000".parse().unwrap(),
             },
             interval: Duration::from_secs(5),
             timeout: Duration::ZERO,
@@ -1415,7 +1416,8 @@ fn healthcheck_type_is_case_insensitive() {
         only_program(&config).health.check,
         HealthCheck::Tcp {
             host: "127.0.0.1".into(),
-            port: 80
+            port: 80,
+            addr: "127.0.0.1:80".parse().unwrap(),
         }
     );
     let config = ok(&web(
@@ -1532,10 +1534,37 @@ fn tcp_check_needs_a_port_in_range() {
             only_program(&config).health.check,
             HealthCheck::Tcp {
                 host: "127.0.0.1".into(),
-                port: good
+                port: good,
+                addr: format!("127.0.0.1:{good}").parse().unwrap(),
             }
         );
     }
+}
+
+#[test]
+fn tcp_host_accepts_ipv6_literals_and_rejects_unresolvable_names() {
+    let config = ok(&web(
+        "healthcheck_type = tcp\nhealthcheck_port = 80\nhealthcheck_host = ::1",
+    ));
+    match &only_program(&config).health.check {
+        HealthCheck::Tcp { addr, .. } => assert_eq!(*addr, "[::1]:80".parse().unwrap()),
+        other => panic!("{other:?}"),
+    }
+    let config = ok(&web(
+        "healthcheck_type = tcp\nhealthcheck_port = 80\nhealthcheck_host = [::1]",
+    ));
+    match &only_program(&config).health.check {
+        HealthCheck::Tcp { addr, .. } => assert_eq!(*addr, "[::1]:80".parse().unwrap()),
+        other => panic!("{other:?}"),
+    }
+    let message = err(&web(
+        "healthcheck_type = tcp\nhealthcheck_port = 80\nhealthcheck_host = no-such-host.invalid",
+    ));
+    assert!(
+        message.contains("healthcheck_host 'no-such-host.invalid' does not resolve")
+            && message.contains("[program:web] healthcheck_host"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -1543,13 +1572,14 @@ fn tcp_host_defaults_and_can_be_set() {
     let config = ok(&web(
         "healthcheck_type = tcp\nhealthcheck_port = 80\nhealthcheck_host = localhost",
     ));
-    assert_eq!(
-        only_program(&config).health.check,
-        HealthCheck::Tcp {
-            host: "localhost".into(),
-            port: 80
+    // A name is resolved at load; localhost may come back as 127.0.0.1 or ::1.
+    match &only_program(&config).health.check {
+        HealthCheck::Tcp { host, port, addr } => {
+            assert_eq!((host.as_str(), *port), ("localhost", 80));
+            assert!(addr.ip().is_loopback() && addr.port() == 80, "{addr}");
         }
-    );
+        other => panic!("{other:?}"),
+    }
     let config = ok(&web(
         "healthcheck_type = tcp\nhealthcheck_port = 80\nhealthcheck_host =",
     ));
@@ -1557,7 +1587,8 @@ fn tcp_host_defaults_and_can_be_set() {
         only_program(&config).health.check,
         HealthCheck::Tcp {
             host: "127.0.0.1".into(),
-            port: 80
+            port: 80,
+            addr: "127.0.0.1:80".parse().unwrap(),
         }
     );
 }
@@ -2160,7 +2191,8 @@ fn numprocs_with_tcp_check_warns() {
             instance.health.check,
             HealthCheck::Tcp {
                 host: "127.0.0.1".into(),
-                port: 8080
+                port: 8080,
+                addr: "127.0.0.1:8080".parse().unwrap(),
             }
         );
     }

@@ -4,7 +4,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 
-use log::{debug, error, info, warn};
+use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::Interest;
 use nix::errno::Errno;
@@ -99,7 +99,15 @@ impl Supervisor {
             stdout: stdout_write,
             stderr: stderr_write,
         };
-        let child = spawn::spawn(&config, &path, credentials, &env, stdio)?;
+        let spec = spawn::Spec {
+            path: &path,
+            argv: &config.argv,
+            env: &env,
+            directory: config.directory.as_deref(),
+            credentials,
+            pdeathsig: config.pdeathsig,
+        };
+        let child = spawn::spawn(spec, stdio)?;
 
         let registry = self.reactor.registry();
         let token = Source::ExecStatus(index).token();
@@ -142,7 +150,9 @@ impl Supervisor {
             Ok(n) => n,
         };
         if n > 0 {
-            slot.exec_error = spawn::decode_status(&report[..n], &slot.config);
+            let program = slot.config.argv.first().map_or("", String::as_str);
+            let directory = slot.config.directory.as_deref();
+            slot.exec_error = spawn::decode_status(&report[..n], program, directory);
         }
         if let Some(fd) = slot.exec_status.take() {
             let _ = self
@@ -173,8 +183,7 @@ impl Supervisor {
 
     fn child_exited(&mut self, pid: i32, exit: Exit) {
         let Some(index) = self.by_pid.remove(&pid) else {
-            debug!("reaped pid {pid} ({exit:?}), not an instance's child");
-            return;
+            return self.health_script_exited(pid, exit);
         };
         // The child is gone, so its status pipe holds its whole report (or EOF).
         self.read_exec_status(index);

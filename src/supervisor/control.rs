@@ -311,7 +311,7 @@ impl Supervisor {
             if let Some(uptime) = slot.life.uptime_secs(now) {
                 entry.raw("uptime", &uptime.to_string());
             }
-            if let Some(healthy) = self.healthy(slot) {
+            if let Some(healthy) = slot.life.healthy() {
                 entry.raw("healthy", if healthy { "true" } else { "false" });
             }
             processes.push_str(&String::from_utf8_lossy(&entry.finish()));

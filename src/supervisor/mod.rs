@@ -4,6 +4,7 @@
 
 mod children;
 mod control;
+mod health;
 mod reload;
 
 use std::collections::{HashMap, VecDeque};
@@ -34,6 +35,7 @@ const SHUTDOWN_KILL_GRACE: Duration = Duration::from_secs(2);
 enum TimerKey {
     Instance(usize),
     Client(usize),
+    Health(usize),
     ShutdownTimeout,
     ShutdownGrace,
 }
@@ -47,8 +49,8 @@ struct Slot {
     exec_status: Option<OwnedFd>,
     /// A setup failure the current child reported before exiting.
     exec_error: Option<SpawnError>,
-    /// The health verdict of the current run: none until a check has decided.
-    healthy: Option<bool>,
+    /// The health checks of the current run.
+    health: Option<health::HealthRun>,
     /// Removed by a reload: out of the table, kept only until its child is reaped.
     retiring: bool,
 }
@@ -72,6 +74,8 @@ pub struct Supervisor {
     order: Vec<usize>,
     by_name: HashMap<String, usize>,
     by_pid: HashMap<i32, usize>,
+    /// Health check scripts, by pid: the instance, or usize::MAX once abandoned.
+    health_pids: HashMap<i32, usize>,
     pumps: Vec<Option<Pump>>,
     /// Pumps that had more to read when their budget ran out.
     ready_pumps: VecDeque<usize>,
@@ -101,6 +105,10 @@ fn policy(instance: &Instance) -> Policy {
         autorestart: instance.autorestart,
         stopsignal: instance.stopsignal,
         stopwaitsecs_ms: ms(instance.stopwaitsecs),
+        health_retries: match instance.health.check {
+            crate::config::HealthCheck::None => None,
+            _ => Some(instance.health.retries),
+        },
     }
 }
 
@@ -121,6 +129,7 @@ impl Supervisor {
             order: Vec::new(),
             by_name: HashMap::new(),
             by_pid: HashMap::new(),
+            health_pids: HashMap::new(),
             pumps: Vec::new(),
             ready_pumps: VecDeque::new(),
             buffer: vec![0; children::READ_CHUNK],
@@ -154,7 +163,7 @@ impl Supervisor {
             timer: None,
             exec_status: None,
             exec_error: None,
-            healthy: None,
+            health: None,
             retiring: false,
         };
         let index = match self.slots.iter().position(Option::is_none) {
@@ -244,7 +253,8 @@ impl Supervisor {
                 let writable = event.is_writable() || event.is_write_closed();
                 self.client_ready(index, readable, writable);
             }
-            Some(Source::Health(_)) | None => {}
+            Some(Source::Health(index)) => self.health_ready(index),
+            None => {}
         }
     }
 
@@ -272,6 +282,7 @@ impl Supervisor {
                 }
             }
             TimerKey::Client(index) => self.client_timed_out(index),
+            TimerKey::Health(index) => self.health_timer(index),
             TimerKey::ShutdownTimeout => self.shutdown_timed_out(),
             TimerKey::ShutdownGrace => {
                 let left = self.live_names();
@@ -341,21 +352,16 @@ impl Supervisor {
             }
             Action::Log(level, message) => log_at(level, &message),
             Action::Changed { from, to } => self.on_state_change(index, from, to),
+            Action::StartHealth => self.start_health(index),
+            Action::StopHealth => self.stop_health(index),
         }
         None
     }
 
     fn on_state_change(&mut self, index: usize, from: State, to: State) {
-        if let Some(slot) = self.slot_mut(index) {
+        if let Some(slot) = self.slot(index) {
             debug!("{}: {from} -> {to}", slot.config.name);
-            if to == State::Running && from == State::Starting {
-                slot.healthy = None;
-            }
         }
-    }
-
-    fn healthy(&self, slot: &Slot) -> Option<bool> {
-        slot.healthy
     }
 
     /// Instances of a group, in group order.

@@ -132,6 +132,7 @@ impl Supervisor {
         if !done {
             return;
         }
+        self.stop_health(index);
         if let Some(mut slot) = self.slots.get_mut(index).and_then(Option::take) {
             if let Some(timer) = slot.timer.take() {
                 self.reactor.disarm(timer);

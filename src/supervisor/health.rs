@@ -1,0 +1,287 @@
+//! Health checks in the loop: each RUNNING instance with a check has one timer (the start
+//! period, then the interval measured from the end of the previous check, or the running
+//! check's timeout) and at most one check in flight, registered in the reactor. Nothing
+//! here blocks: the TCP connect is non-blocking, the script is a child reaped like any.
+
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use log::{debug, warn};
+use mio::unix::SourceFd;
+use mio::Interest;
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+
+use super::{Supervisor, TimerKey};
+use crate::config::{Health, HealthCheck};
+use crate::health::{self, Outcome, Script};
+use crate::lifecycle::{Event, Exit};
+use crate::reactor::Source;
+use crate::spawn;
+use crate::timer::TimerId;
+
+/// The checks of one run, with the settings the run started with.
+pub(super) struct HealthRun {
+    config: Health,
+    timer: Option<TimerId>,
+    probe: Option<Probe>,
+}
+
+enum Probe {
+    Tcp(mio::net::TcpStream),
+    Script { script: Script, stderr: Vec<u8> },
+}
+
+impl Supervisor {
+    /// The run entered RUNNING: the first check comes after the start period.
+    pub(super) fn start_health(&mut self, index: usize) {
+        self.stop_health(index);
+        let Some(slot) = self.slot(index) else {
+            return;
+        };
+        let config = slot.config.health.clone();
+        if config.check == HealthCheck::None {
+            return;
+        }
+        let timer = self
+            .reactor
+            .arm_in(config.start_period, TimerKey::Health(index));
+        if let Some(slot) = self.slot_mut(index) {
+            slot.health = Some(HealthRun {
+                config,
+                timer: Some(timer),
+                probe: None,
+            });
+        }
+    }
+
+    /// The run is over (stopped, exited, restarting): cancel everything it had going.
+    pub(super) fn stop_health(&mut self, index: usize) {
+        let Some(mut run) = self.slot_mut(index).and_then(|s| s.health.take()) else {
+            return;
+        };
+        if let Some(timer) = run.timer.take() {
+            self.reactor.disarm(timer);
+        }
+        if let Some(probe) = run.probe.take() {
+            self.drop_probe(probe);
+        }
+    }
+
+    /// The health timer: time for a check, or the running check took too long.
+    pub(super) fn health_timer(&mut self, index: usize) {
+        let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) else {
+            return;
+        };
+        run.timer = None;
+        let timeout = run.config.timeout.as_secs();
+        match run.probe.take() {
+            None => self.begin_check(index),
+            Some(probe) => {
+                let outcome = match (&probe, &run.config.check) {
+                    (Probe::Tcp(_), HealthCheck::Tcp { host, port, .. }) => {
+                        health::tcp_timeout(host, *port, timeout)
+                    }
+                    _ => health::script_timeout(timeout),
+                };
+                self.drop_probe(probe);
+                self.check_done(index, outcome);
+            }
+        }
+    }
+
+    fn begin_check(&mut self, index: usize) {
+        let Some(slot) = self.slot(index) else {
+            return;
+        };
+        let Some(run) = slot.health.as_ref() else {
+            return;
+        };
+        let timeout = run.config.timeout;
+        let started = match run.config.check.clone() {
+            HealthCheck::None => return,
+            HealthCheck::Tcp { host, port, addr } => {
+                health::connect(addr, &host, port).map(Probe::Tcp)
+            }
+            HealthCheck::Script { command } => {
+                let env = spawn::child_env(&self.base_env, &slot.config.environment);
+                let credentials = match slot.config.user.as_deref().map(spawn::resolve_user) {
+                    Some(Err(e)) => {
+                        let message = format!("Health check script error: {e}");
+                        return self.check_done(index, Outcome::fail(message));
+                    }
+                    Some(Ok(c)) => Some(c),
+                    None => None,
+                };
+                let directory = slot.config.directory.clone();
+                health::run_script(&command, &env, directory.as_deref(), credentials).map(
+                    |script| Probe::Script {
+                        script,
+                        stderr: Vec::new(),
+                    },
+                )
+            }
+        };
+        let mut probe = match started {
+            Ok(probe) => probe,
+            Err(outcome) => return self.check_done(index, outcome),
+        };
+        if let Err(e) = self.watch_probe(index, &mut probe) {
+            // The machinery failed, not the program: log it, try again next interval.
+            let name = self.slot(index).map_or("?", |s| s.config.name.as_str());
+            warn!("{name}: health check error: {e}");
+            self.drop_probe(probe);
+            return self.schedule_next(index);
+        }
+        let timer = self.reactor.arm_in(timeout, TimerKey::Health(index));
+        if let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) {
+            run.probe = Some(probe);
+            run.timer = Some(timer);
+        }
+    }
+
+    fn watch_probe(&mut self, index: usize, probe: &mut Probe) -> std::io::Result<()> {
+        let token = Source::Health(index).token();
+        match probe {
+            Probe::Tcp(stream) => {
+                self.reactor
+                    .registry()
+                    .register(stream, token, Interest::WRITABLE)
+            }
+            Probe::Script { script, .. } => {
+                self.health_pids.insert(script.child.pid, index);
+                self.reactor.registry().register(
+                    &mut SourceFd(&script.stderr.as_raw_fd()),
+                    token,
+                    Interest::READABLE,
+                )
+            }
+        }
+    }
+
+    /// Closes a probe: the socket, or the script's whole process group (it is reaped
+    /// later and ignored).
+    fn drop_probe(&mut self, probe: Probe) {
+        match probe {
+            Probe::Tcp(mut stream) => {
+                let _ = self.reactor.registry().deregister(&mut stream);
+            }
+            Probe::Script { script, .. } => {
+                let pid = script.child.pid;
+                if self.health_pids.contains_key(&pid) {
+                    let group = nix::unistd::Pid::from_raw(pid);
+                    let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
+                    self.health_pids.insert(pid, usize::MAX);
+                }
+                let _ = self
+                    .reactor
+                    .registry()
+                    .deregister(&mut SourceFd(&script.stderr.as_raw_fd()));
+            }
+        }
+    }
+
+    /// Readiness of a check's socket or stderr pipe.
+    pub(super) fn health_ready(&mut self, index: usize) {
+        let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) else {
+            return;
+        };
+        match run.probe.as_mut() {
+            Some(Probe::Tcp(stream)) => {
+                let HealthCheck::Tcp { host, port, .. } = &run.config.check else {
+                    return;
+                };
+                if let Some(outcome) = health::connected(stream, host, *port) {
+                    if let Some(probe) = run.probe.take() {
+                        if let Some(timer) = run.timer.take() {
+                            self.reactor.disarm(timer);
+                        }
+                        self.drop_probe(probe);
+                    }
+                    self.check_done(index, outcome);
+                }
+            }
+            Some(Probe::Script { script, stderr }) => drain_stderr(script, stderr),
+            None => {}
+        }
+    }
+
+    /// A check script was reaped: its exit decides the outcome (unless it was killed
+    /// at its timeout, or its run ended meanwhile).
+    pub(super) fn health_script_exited(&mut self, pid: i32, exit: Exit) {
+        let Some(index) = self.health_pids.remove(&pid) else {
+            return;
+        };
+        let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) else {
+            return;
+        };
+        let ours =
+            matches!(&run.probe, Some(Probe::Script { script, .. }) if script.child.pid == pid);
+        if !ours {
+            return;
+        }
+        let Some(Probe::Script { script, mut stderr }) = run.probe.take() else {
+            return;
+        };
+        if let Some(timer) = run.timer.take() {
+            self.reactor.disarm(timer);
+        }
+        drain_stderr(&script, &mut stderr);
+        let mut report = [0u8; 8];
+        let setup = match nix::unistd::read(&script.child.status, &mut report) {
+            Ok(n) if n > 0 => spawn::decode_status(&report[..n], "/bin/sh", None),
+            _ => None,
+        };
+        let _ = self
+            .reactor
+            .registry()
+            .deregister(&mut SourceFd(&script.stderr.as_raw_fd()));
+        let outcome = health::script_outcome(exit, setup, &stderr);
+        self.check_done(index, outcome);
+    }
+
+    /// Feeds the outcome to the lifecycle; the next check comes an interval from now.
+    fn check_done(&mut self, index: usize, outcome: Outcome) {
+        if let Some(slot) = self.slot(index) {
+            debug!("{}: {}", slot.config.name, outcome.message);
+        }
+        self.schedule_next(index);
+        self.drive(
+            index,
+            Event::Health {
+                passed: outcome.passed,
+                message: outcome.message,
+            },
+        );
+    }
+
+    fn schedule_next(&mut self, index: usize) {
+        let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) else {
+            return;
+        };
+        let interval: Duration = run.config.interval;
+        if let Some(old) = run.timer.take() {
+            self.reactor.disarm(old);
+        }
+        let timer = self.reactor.arm_in(interval, TimerKey::Health(index));
+        if let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) {
+            run.timer = Some(timer);
+        }
+    }
+}
+
+/// Reads what the script wrote to stderr so far, keeping at most `STDERR_KEEP` bytes.
+fn drain_stderr(script: &Script, kept: &mut Vec<u8>) {
+    let mut buffer = [0u8; 4096];
+    loop {
+        match nix::unistd::read(&script.stderr, &mut buffer) {
+            Ok(0) | Err(Errno::EAGAIN) => return,
+            Ok(n) => {
+                let room = health::STDERR_KEEP.saturating_sub(kept.len());
+                kept.extend_from_slice(&buffer[..n.min(room)]);
+            }
+            Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
+}

@@ -32,3 +32,4 @@ pub fn os_error_text(e: &std::io::Error) -> String {
         None => e.to_string(),
     }
 }
+pub mod reconcile;

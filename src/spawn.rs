@@ -449,3 +449,55 @@ pub fn display_argv(path: &Path, argv: &[String]) -> String {
     }
     line
 }
+
+/// Whether `PR_SET_PDEATHSIG` works here: a throwaway child sets it, reads it back and
+/// exits with the value (9 when functional; 254 if the set failed, 253 if the read
+/// failed). The daemon's own setting is never touched. Blocks briefly: call at startup.
+pub fn pdeathsig_works() -> bool {
+    // SAFETY: single-threaded; the child only makes prctl calls and _exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return false;
+    }
+    if pid == 0 {
+        // SAFETY: in the forked child, async-signal-safe calls only.
+        unsafe {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                libc::_exit(254);
+            }
+            let mut signal: libc::c_int = 0;
+            if libc::prctl(
+                libc::PR_GET_PDEATHSIG,
+                &mut signal as *mut libc::c_int,
+                0,
+                0,
+                0,
+            ) != 0
+            {
+                libc::_exit(253);
+            }
+            libc::_exit(signal & 0xff);
+        }
+    }
+    let child = nix::unistd::Pid::from_raw(pid);
+    loop {
+        match nix::sys::wait::waitpid(child, None) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => return code == libc::SIGKILL,
+            Err(Errno::EINTR) => continue,
+            _ => return false,
+        }
+    }
+}
+
+/// Whether the file is setuid or setgid (the kernel clears pdeathsig when exec'ing one).
+pub fn is_setid(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o6000 != 0)
+}

@@ -382,6 +382,22 @@ pub fn parse(
         environment.extend(expand::parse_environment(&text));
     }
 
+    if pdeathsig {
+        let argv0 = expand::split_command(&command)
+            .ok()
+            .and_then(|a| a.into_iter().next());
+        if let Some(path) = argv0.and_then(|a| crate::spawn::resolve_command(&a).ok()) {
+            if crate::spawn::is_setid(&path) {
+                warnings.push(format!(
+                    "Program '{name}': command '{}' is a setuid/setgid binary; the kernel \
+                     clears pdeathsig at exec, so this program's children will survive an \
+                     abrupt supervisor kill despite pdeathsig=true",
+                    path.display()
+                ));
+            }
+        }
+    }
+
     if numprocs > 1 {
         for (key, log) in [("stdout_logfile", &stdout), ("stderr_logfile", &stderr)] {
             if let Some(log) = log {

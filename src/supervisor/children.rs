@@ -15,6 +15,7 @@ use crate::config::LogFile;
 use crate::lifecycle::{Event, Exit};
 use crate::output::RotatingFile;
 use crate::reactor::Source;
+use crate::reconcile;
 use crate::spawn::{self, SpawnError, Stdio};
 
 /// Bytes moved per read from a child's pipe (a pipe holds 64 KiB unless resized).
@@ -121,7 +122,10 @@ impl Supervisor {
         if let Some(slot) = self.slot_mut(index) {
             slot.exec_status = Some(child.status);
             slot.exec_error = None;
+            // Recorded from the moment of the spawn, not only once RUNNING.
+            slot.token = reconcile::spawn_token(child.pid);
         }
+        self.state_dirty = true;
         self.by_pid.insert(child.pid, index);
         for (read, file, stream) in [
             (stdout_read, stdout, "stdout"),

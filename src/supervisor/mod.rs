@@ -23,6 +23,7 @@ use crate::config::{Config, Instance, LogLevel};
 use crate::daemon::{Pidfile, Readiness, Socket};
 use crate::lifecycle::{Action, Event, Lifecycle, Policy, State};
 use crate::reactor::{Reactor, Source};
+use crate::reconcile::{self, Record, StateFile};
 use crate::spawn::{self, BaseEnv, SpawnError};
 use crate::timer::TimerId;
 use children::Pump;
@@ -53,6 +54,8 @@ struct Slot {
     health: Option<health::HealthRun>,
     /// Removed by a reload: out of the table, kept only until its child is reaped.
     retiring: bool,
+    /// The identity token of the current child, recorded in the state file.
+    token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +87,11 @@ pub struct Supervisor {
     shutdown: Shutdown,
     pidfile: Option<Pidfile>,
     socket: Option<Socket>,
+    /// Set once this daemon owns its files (lock and socket); a failed second instance
+    /// never writes the state file.
+    state: Option<StateFile>,
+    /// Children changed since the state file was last written.
+    state_dirty: bool,
     clients: Vec<Option<Client>>,
     live_clients: usize,
     /// Clients whose operation waits for a state (start waits for RUNNING...).
@@ -137,6 +145,8 @@ impl Supervisor {
             shutdown: Shutdown::Running,
             pidfile: None,
             socket: None,
+            state: None,
+            state_dirty: false,
             clients: Vec::new(),
             live_clients: 0,
             parked: Vec::new(),
@@ -165,6 +175,7 @@ impl Supervisor {
             exec_error: None,
             health: None,
             retiring: false,
+            token: None,
         };
         let index = match self.slots.iter().position(Option::is_none) {
             Some(i) => {
@@ -214,6 +225,21 @@ impl Supervisor {
         for warning in std::mem::take(&mut self.config.warnings) {
             warn!("{warning}");
         }
+        self.check_pdeathsig();
+        let state = StateFile::new(reconcile::state_path(&self.config.global));
+        let (records, problems) = state.load();
+        for problem in problems {
+            warn!("{problem}");
+        }
+        let instances = &self.config;
+        reconcile::reconcile(&records, |name| {
+            instances
+                .instances()
+                .find(|i| i.name == name)
+                .map(|i| (i.reconcile, i.pdeathsig))
+        });
+        self.state = Some(state);
+        self.state_dirty = true;
         for index in 0..self.slots.len() {
             let autostart = self.slot(index).is_some_and(|s| s.config.autostart);
             if autostart {
@@ -238,8 +264,62 @@ impl Supervisor {
                 self.on_timer(key);
             }
             self.check_shutdown_done();
+            self.save_state();
         }
         Ok(())
+    }
+
+    /// Records every live child in the state file, at most once per loop iteration.
+    fn save_state(&mut self) {
+        if !self.state_dirty {
+            return;
+        }
+        self.state_dirty = false;
+        let records: Vec<Record> = self
+            .slots
+            .iter()
+            .flatten()
+            .filter_map(|s| {
+                Some(Record {
+                    name: s.config.name.clone(),
+                    pid: s.life.pid()?,
+                    pgid: s.life.pid()?,
+                    token: s.token.clone()?,
+                    pdeathsig: s.config.pdeathsig,
+                    reconcile: s.config.reconcile,
+                })
+            })
+            .collect();
+        if let Some(message) = self.state.as_mut().and_then(|f| f.save(&records)) {
+            warn!("{message}");
+        }
+    }
+
+    /// One probe per daemon: does the kernel honour pdeathsig here? Warn once if not.
+    fn check_pdeathsig(&self) {
+        let wanted: Vec<&str> = self
+            .config
+            .programs
+            .iter()
+            .filter(|p| p.pdeathsig)
+            .map(|p| p.name.as_str())
+            .collect();
+        if wanted.is_empty() || spawn::pdeathsig_works() {
+            return;
+        }
+        let mut names = wanted
+            .iter()
+            .take(5)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        if wanted.len() > 5 {
+            names.push_str(&format!(", ... ({} total)", wanted.len()));
+        }
+        warn!(
+            "pdeathsig is supported on linux but NOT functional here (the syscall failed); \
+             children will survive an abrupt supervisor kill. Requested by: {names}"
+        );
     }
 
     fn dispatch(&mut self, event: &MioEvent) {
@@ -362,6 +442,12 @@ impl Supervisor {
         if let Some(slot) = self.slot(index) {
             debug!("{}: {from} -> {to}", slot.config.name);
         }
+        if matches!(
+            to,
+            State::Running | State::Exited | State::Stopped | State::Fatal
+        ) {
+            self.state_dirty = true;
+        }
     }
 
     /// Instances of a group, in group order.
@@ -456,6 +542,9 @@ impl Supervisor {
     /// release the pidfile last.
     fn finish(&mut self) {
         self.drain_all_pumps();
+        // Whatever outlived shutdown_timeout stays recorded for the next start.
+        self.state_dirty = true;
+        self.save_state();
         if let Some(socket) = self.socket.take() {
             socket.close();
         }

@@ -423,3 +423,9 @@ fn kill_group(record: &Record) -> bool {
     }
     record.pid > 0 && kill(Pid::from_raw(record.pid), Signal::SIGKILL).is_ok()
 }
+
+/// Whether any live process is in group `id` and session `id` (what our child's
+/// `setsid` made).
+pub fn session_has_members(id: i32) -> bool {
+    !group_members(id, 0).is_empty()
+}

@@ -191,6 +191,7 @@ impl Supervisor {
         };
         // The child is gone, so its status pipe holds its whole report (or EOF).
         self.read_exec_status(index);
+        self.note_lingering(index, pid);
         let failure = self.slot_mut(index).and_then(|s| s.exec_error.take());
         let event = match failure {
             Some(SpawnError::Permanent(reason)) => Event::SpawnFailed {

@@ -5,6 +5,7 @@
 mod children;
 mod control;
 mod health;
+mod lingering;
 mod reload;
 
 use std::collections::{HashMap, VecDeque};
@@ -31,6 +32,8 @@ use control::Client;
 
 /// How long to wait for the last process groups after the shutdown SIGKILL.
 const SHUTDOWN_KILL_GRACE: Duration = Duration::from_secs(2);
+/// At shutdown, how often to look whether lingering groups are gone.
+const LINGERING_RECHECK: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TimerKey {
@@ -39,6 +42,8 @@ enum TimerKey {
     Health(usize),
     ShutdownTimeout,
     ShutdownGrace,
+    /// Shutdown waits for lingering groups, which send no SIGCHLD: look again.
+    ShutdownRecheck,
 }
 
 /// One instance: its config, its state machine and what it holds in the reactor.
@@ -56,6 +61,8 @@ struct Slot {
     retiring: bool,
     /// The identity token of the current child, recorded in the state file.
     token: Option<String>,
+    /// Process groups earlier runs left behind.
+    lingering: Vec<lingering::Lingering>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +183,7 @@ impl Supervisor {
             health: None,
             retiring: false,
             token: None,
+            lingering: Vec::new(),
         };
         let index = match self.slots.iter().position(Option::is_none) {
             Some(i) => {
@@ -279,15 +287,20 @@ impl Supervisor {
             .slots
             .iter()
             .flatten()
-            .filter_map(|s| {
-                Some(Record {
-                    name: s.config.name.clone(),
-                    pid: s.life.pid()?,
-                    pgid: s.life.pid()?,
-                    token: s.token.clone()?,
-                    pdeathsig: s.config.pdeathsig,
-                    reconcile: s.config.reconcile,
-                })
+            .flat_map(|s| {
+                let record = |pid: i32, token: &Option<String>| {
+                    Some(Record {
+                        name: s.config.name.clone(),
+                        pid,
+                        pgid: pid,
+                        token: token.clone()?,
+                        pdeathsig: s.config.pdeathsig,
+                        reconcile: s.config.reconcile,
+                    })
+                };
+                let current = s.life.pid().and_then(|pid| record(pid, &s.token));
+                let left = s.lingering.iter().filter_map(|l| record(l.pgid, &l.token));
+                current.into_iter().chain(left).collect::<Vec<_>>()
             })
             .collect();
         if let Some(message) = self.state.as_mut().and_then(|f| f.save(&records)) {
@@ -364,6 +377,7 @@ impl Supervisor {
             TimerKey::Client(index) => self.client_timed_out(index),
             TimerKey::Health(index) => self.health_timer(index),
             TimerKey::ShutdownTimeout => self.shutdown_timed_out(),
+            TimerKey::ShutdownRecheck => self.check_shutdown_done(),
             TimerKey::ShutdownGrace => {
                 let left = self.live_names();
                 error!(
@@ -393,7 +407,16 @@ impl Supervisor {
         let Some(slot) = self.slot_mut(index) else {
             return;
         };
+        let stopsignal = slot.config.stopsignal;
+        let lingering = match event {
+            Event::Stop => Some(stopsignal),
+            Event::Kill => Some(Signal::SIGKILL),
+            _ => None,
+        };
         slot.life.handle(event, now, &mut actions);
+        if let Some(signal) = lingering {
+            self.signal_lingering(index, signal);
+        }
         self.driving += 1;
         let mut next = 0;
         while next < actions.len() {
@@ -515,6 +538,8 @@ impl Supervisor {
         for index in 0..self.slots.len() {
             if self.slot(index).is_some_and(|s| s.life.pid().is_some()) {
                 self.drive(index, Event::Kill);
+            } else {
+                self.signal_lingering(index, Signal::SIGKILL);
             }
         }
         self.reactor
@@ -525,15 +550,21 @@ impl Supervisor {
         self.slots
             .iter()
             .flatten()
-            .filter(|s| s.life.pid().is_some())
+            .filter(|s| s.life.pid().is_some() || !s.lingering.is_empty())
             .map(|s| s.config.name.clone())
             .collect()
     }
 
     fn check_shutdown_done(&mut self) {
-        if matches!(self.shutdown, Shutdown::Stopping | Shutdown::Killing)
-            && self.slots.iter().flatten().all(|s| s.life.pid().is_none())
+        if !matches!(self.shutdown, Shutdown::Stopping | Shutdown::Killing)
+            || self.slots.iter().flatten().any(|s| s.life.pid().is_some())
         {
+            return;
+        }
+        if self.any_lingering() {
+            self.reactor
+                .arm_in(LINGERING_RECHECK, TimerKey::ShutdownRecheck);
+        } else {
             self.shutdown = Shutdown::Done;
         }
     }

@@ -7,6 +7,7 @@
 //! anyone else: reads and writes are non-blocking and bounded, and past the connection
 //! limit new clients get an error reply at once.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use log::{debug, warn};
@@ -26,6 +27,10 @@ pub const MAX_CLIENTS: usize = 1024;
 pub const IO_DEADLINE: Duration = Duration::from_secs(5);
 /// Bytes of requests and replies held for all clients together.
 const MAX_BUFFERED: usize = 64 * 1024 * 1024;
+/// After accept() fails (out of fds), it is tried again this much later.
+const ACCEPT_RETRY: Duration = Duration::from_millis(250);
+/// A request above this size makes the daemon check `MAX_BUFFERED`.
+const LARGE_REQUEST: usize = 64 * 1024;
 /// How long a `restart --force` waits for the killed group before starting again.
 const FORCE_KILL_WAIT_MS: u64 = 2_000;
 /// A stop's reply comes at most this long after the SIGKILL that follows stopwaitsecs.
@@ -82,10 +87,14 @@ impl Supervisor {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
-                    // EMFILE and the like: the pending connection stays queued; try again
-                    // when something frees up rather than spinning now.
-                    warn!("accept: {e}");
-                    self.accept_paused = true;
+                    // EMFILE and the like: the connection stays queued. Readiness will not
+                    // be reported again for it, so look again shortly (or as soon as a
+                    // connection closes) instead of spinning now.
+                    if !self.accept_paused {
+                        warn!("accept: {e}; retrying in {ACCEPT_RETRY:?}");
+                        self.accept_paused = true;
+                        self.reactor.arm_in(ACCEPT_RETRY, TimerKey::AcceptRetry);
+                    }
                     return;
                 }
             };
@@ -150,12 +159,17 @@ impl Supervisor {
     }
 
     pub(super) fn client_ready(&mut self, index: usize, readable: bool, writable: bool) {
-        let buffered: usize = self
-            .clients
-            .iter()
-            .flatten()
-            .map(|c| c.conn.buffered())
-            .sum();
+        let holds = self.client(index).map_or(0, |c| c.conn.buffered());
+        // Requests are small; only a big one makes it worth adding up everyone's.
+        let buffered = if holds > LARGE_REQUEST {
+            self.clients
+                .iter()
+                .flatten()
+                .map(|c| c.conn.buffered())
+                .sum()
+        } else {
+            holds
+        };
         let Some(client) = self.clients.get_mut(index).and_then(Option::as_mut) else {
             return;
         };
@@ -216,9 +230,14 @@ impl Supervisor {
         let _ = self.reactor.registry().deregister(client.conn.stream_mut());
         self.live_clients -= 1;
         if self.accept_paused {
-            self.accept_paused = false;
-            self.accept_clients();
+            self.retry_accept();
         }
+    }
+
+    /// Accepts what queued while accept() was failing.
+    pub(super) fn retry_accept(&mut self) {
+        self.accept_paused = false;
+        self.accept_clients();
     }
 
     /// Queues a reply; the write deadline replaces whatever timer the client had.
@@ -380,6 +399,7 @@ impl Supervisor {
         self.park(index, Op { kind, tasks });
         let event = if starting { Event::Start } else { Event::Stop };
         self.drive_all(&slots, event);
+        self.check_op(index, None);
     }
 
     fn begin_force_restart(&mut self, index: usize, name: &str) {
@@ -404,6 +424,7 @@ impl Supervisor {
             },
         );
         self.drive_all(&[slot], Event::Kill);
+        self.check_op(index, None);
     }
 
     fn park(&mut self, index: usize, op: Op) {
@@ -416,27 +437,35 @@ impl Supervisor {
         self.parked.push(index);
     }
 
-    /// After the state machines moved: advance every parked operation.
+    /// After the state machines moved: advance the parked operations that wait on the
+    /// instances that changed.
     pub(super) fn settle_parked(&mut self) {
-        let parked = self.parked.clone();
-        for index in parked {
-            self.check_op(index);
+        if self.touched.is_empty() {
+            return;
+        }
+        let touched: HashSet<usize> = self.touched.drain(..).collect();
+        for index in self.parked.clone() {
+            self.check_op(index, Some(&touched));
         }
     }
 
-    /// Evaluates each unfinished task against its instance's state; replies when all
-    /// are done, else re-arms the timer at the earliest remaining deadline.
-    fn check_op(&mut self, index: usize) {
+    /// Evaluates the unfinished tasks (all, or those on `only`) against their instances'
+    /// states; replies when all are done, else re-arms the timer at the earliest deadline.
+    fn check_op(&mut self, index: usize, only: Option<&HashSet<usize>>) {
         let mut starts = Vec::new();
         let now = self.reactor.now();
         let Some(op) = self.op(index) else {
             self.parked.retain(|&i| i != index);
             return;
         };
+        let wanted = |t: &Task| t.outcome.is_none() && only.is_none_or(|o| o.contains(&t.slot));
         let states: Vec<Option<(State, bool)>> = op
             .tasks
             .iter()
             .map(|t| {
+                if !wanted(t) {
+                    return None;
+                }
                 self.task_slot(t)
                     .map(|s| (s.life.state(), s.life.wants_run()))
             })
@@ -444,44 +473,28 @@ impl Supervisor {
         let Some(op) = self.op_mut(index) else {
             return;
         };
+        let mut moved = false;
         for (task, state) in op.tasks.iter_mut().zip(states) {
-            if task.outcome.is_some() {
+            if !wanted(task) {
                 continue;
             }
             let Some((state, wants_run)) = state else {
                 task.outcome = Some(Err(format!("{} was removed", task.name)));
+                moved = true;
                 continue;
             };
-            match task.step {
-                Step::Start => {
-                    if matches!(state, State::Running | State::Unhealthy) {
-                        task.outcome = Some(Ok(format!("Started {}", task.name)));
-                    } else if state == State::Fatal {
-                        let msg = format!("{} failed to start (state: FATAL)", task.name);
-                        task.outcome = Some(Err(msg));
-                    } else if matches!(state, State::Exited | State::Stopped) && !wants_run {
-                        let msg = format!("{} did not reach RUNNING (state: {state})", task.name);
-                        task.outcome = Some(Err(msg));
-                    }
-                }
-                Step::Stop => {
-                    if state.is_down() {
-                        task.outcome = Some(Ok(format!("Stopped {}", task.name)));
-                    }
-                }
-                Step::StopThenStart | Step::Killed => {
-                    if state.is_down() {
-                        task.step = Step::Start;
-                        starts.push(task.slot);
-                    }
-                }
-            }
+            let before = (task.step, task.outcome.is_some());
+            evaluate(task, state, wants_run, &mut starts);
+            moved |= before != (task.step, task.outcome.is_some());
         }
         if !starts.is_empty() {
             // The stop half of a restart is done: start, and keep waiting.
-            return self.start_after_stop(index, &starts, now);
+            self.start_after_stop(index, &starts, now);
+            return self.check_op(index, None);
         }
-        self.finish_or_rearm(index);
+        if moved || only.is_none() {
+            self.finish_or_rearm(index);
+        }
     }
 
     fn start_after_stop(&mut self, index: usize, slots: &[usize], now: u64) {
@@ -505,6 +518,10 @@ impl Supervisor {
         }
         self.driving -= 1;
         self.settle_parked();
+    }
+
+    fn client(&self, index: usize) -> Option<&Client> {
+        self.clients.get(index)?.as_ref()
     }
 
     fn op(&self, index: usize) -> Option<&Op> {
@@ -555,11 +572,10 @@ impl Supervisor {
                 };
             }
         }
-        if starts.is_empty() {
-            self.check_op(index);
-        } else {
+        if !starts.is_empty() {
             self.start_after_stop(index, &starts, now);
         }
+        self.check_op(index, None);
     }
 
     fn finish_or_rearm(&mut self, index: usize) {
@@ -595,6 +611,34 @@ impl Supervisor {
         self.parked.retain(|&i| i != index);
         let body = op_reply(&op);
         self.answer(index, &body);
+    }
+}
+
+/// Judges one task by its instance's state: an outcome, or the restart's turn to start.
+fn evaluate(task: &mut Task, state: State, wants_run: bool, starts: &mut Vec<usize>) {
+    match task.step {
+        Step::Start => {
+            if matches!(state, State::Running | State::Unhealthy) {
+                task.outcome = Some(Ok(format!("Started {}", task.name)));
+            } else if state == State::Fatal {
+                let msg = format!("{} failed to start (state: FATAL)", task.name);
+                task.outcome = Some(Err(msg));
+            } else if matches!(state, State::Exited | State::Stopped) && !wants_run {
+                let msg = format!("{} did not reach RUNNING (state: {state})", task.name);
+                task.outcome = Some(Err(msg));
+            }
+        }
+        Step::Stop => {
+            if state.is_down() {
+                task.outcome = Some(Ok(format!("Stopped {}", task.name)));
+            }
+        }
+        Step::StopThenStart | Step::Killed => {
+            if state.is_down() {
+                task.step = Step::Start;
+                starts.push(task.slot);
+            }
+        }
     }
 }
 

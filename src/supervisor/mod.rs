@@ -44,6 +44,7 @@ enum TimerKey {
     ShutdownGrace,
     /// Shutdown waits for lingering groups, which send no SIGCHLD: look again.
     ShutdownRecheck,
+    AcceptRetry,
 }
 
 /// One instance: its config, its state machine and what it holds in the reactor.
@@ -103,6 +104,8 @@ pub struct Supervisor {
     live_clients: usize,
     /// Clients whose operation waits for a state (start waits for RUNNING...).
     parked: Vec<usize>,
+    /// Instances whose state changed since parked operations were last settled.
+    touched: Vec<usize>,
     /// accept() failed for lack of fds; retried when a connection closes.
     accept_paused: bool,
     own_uid: u32,
@@ -157,6 +160,7 @@ impl Supervisor {
             clients: Vec::new(),
             live_clients: 0,
             parked: Vec::new(),
+            touched: Vec::new(),
             accept_paused: false,
             own_uid: nix::unistd::geteuid().as_raw(),
             scratch: vec![0; 4096],
@@ -378,6 +382,7 @@ impl Supervisor {
             TimerKey::Health(index) => self.health_timer(index),
             TimerKey::ShutdownTimeout => self.shutdown_timed_out(),
             TimerKey::ShutdownRecheck => self.check_shutdown_done(),
+            TimerKey::AcceptRetry => self.retry_accept(),
             TimerKey::ShutdownGrace => {
                 let left = self.live_names();
                 error!(
@@ -464,6 +469,9 @@ impl Supervisor {
     fn on_state_change(&mut self, index: usize, from: State, to: State) {
         if let Some(slot) = self.slot(index) {
             debug!("{}: {from} -> {to}", slot.config.name);
+        }
+        if !self.parked.is_empty() {
+            self.touched.push(index);
         }
         if matches!(
             to,

@@ -110,6 +110,8 @@ pub enum Event {
         passed: bool,
         message: String,
     },
+    /// The child's exec succeeded (its exec-status pipe closed without a report).
+    Execed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +174,9 @@ pub struct Lifecycle {
     health_restarts: u32,
     /// The health verdict of this run, once a check decided it.
     healthy: Option<bool>,
+    /// healthcheck_retries of the checks running for this run: a reload does not
+    /// change the checks of a run already going. `None` when no checks run.
+    run_health: Option<u32>,
 }
 
 pub type Actions = Vec<Action>;
@@ -192,6 +197,7 @@ impl Lifecycle {
             health_failures: 0,
             health_restarts: 0,
             healthy: None,
+            run_health: None,
         }
     }
 
@@ -262,9 +268,16 @@ impl Lifecycle {
                 self.spawn_failed(permanent, &reason, now, out)
             }
             (Starting, Event::Timer) => self.running(now, out),
+            (Starting, Event::Execed) if self.policy.startsecs_ms == 0 => self.running(now, out),
             (Starting, Event::Exited(exit)) => self.early_exit(exit, now, out),
             (Running | Unhealthy, Event::Exited(exit)) => self.run_ended(exit, now, out),
             (Stopping, Event::Exited(_) | Event::SpawnFailed { .. }) => self.stopped(now, out),
+            // Only if startsecs passed before exec reported back: still a failed spawn.
+            (Running | Unhealthy, Event::SpawnFailed { permanent, reason }) => {
+                self.running_since = None;
+                self.stop_health(out);
+                self.spawn_failed(permanent, &reason, now, out)
+            }
             (Stopping, Event::Timer) => self.escalate(now, out),
             (Backoff, Event::Timer) => self.backoff_over(now, out),
             (Running | Unhealthy, Event::Health { passed: true, .. }) => self.health_passed(out),
@@ -283,7 +296,8 @@ impl Lifecycle {
                 Event::Spawned { .. }
                 | Event::SpawnFailed { .. }
                 | Event::Timer
-                | Event::Health { .. },
+                | Event::Health { .. }
+                | Event::Execed,
             ) => {}
             (_, Event::Exited(_)) => self.pid = None,
         }
@@ -316,12 +330,12 @@ impl Lifecycle {
         out.push(Action::Spawn);
     }
 
+    /// With startsecs=0 the run is RUNNING once exec succeeded (`Execed`), so a command
+    /// that cannot be exec'd is never reported as started.
     fn spawned(&mut self, pid: i32, now: u64, out: &mut Actions) {
         self.pid = Some(pid);
         self.spawned_at = now;
-        if self.policy.startsecs_ms == 0 {
-            self.running(now, out);
-        } else {
+        if self.policy.startsecs_ms > 0 {
             out.push(Action::Arm(now + self.policy.startsecs_ms));
         }
     }
@@ -339,7 +353,8 @@ impl Lifecycle {
         self.enter(State::Running, out);
         self.healthy = None;
         self.health_failures = 0;
-        if self.policy.health_retries.is_some() {
+        self.run_health = self.policy.health_retries;
+        if self.run_health.is_some() {
             out.push(Action::StartHealth);
         }
     }
@@ -363,7 +378,9 @@ impl Lifecycle {
     /// Counts a failure; at `healthcheck_retries` the run is UNHEALTHY and, with
     /// autorestart, restarted through BACKOFF (or FATAL past startretries).
     fn health_failed(&mut self, message: &str, now: u64, out: &mut Actions) {
-        let retries = self.policy.health_retries.unwrap_or(0);
+        let Some(retries) = self.run_health else {
+            return;
+        };
         self.health_failures += 1;
         let msg = format!(
             "{}: health check failed ({}/{retries}): {message}",
@@ -565,9 +582,7 @@ impl Lifecycle {
 
     /// Ends the current run's health checks, if it had any going.
     fn stop_health(&mut self, out: &mut Actions) {
-        if self.policy.health_retries.is_some()
-            && matches!(self.state, State::Running | State::Unhealthy)
-        {
+        if self.run_health.take().is_some() {
             out.push(Action::StopHealth);
         }
     }

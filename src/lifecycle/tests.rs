@@ -61,6 +61,13 @@ impl Fixture {
         out
     }
 
+    /// Start, spawn, and exec: with startsecs=0 that is RUNNING.
+    fn start_execed(&mut self) -> Actions {
+        let mut out = self.start_spawned();
+        out.extend(self.send(Event::Execed));
+        out
+    }
+
     /// Start, spawn, and survive startsecs.
     fn running(&mut self) {
         self.start_spawned();
@@ -144,14 +151,52 @@ fn starting_to_running_after_startsecs() {
 }
 
 #[test]
-fn startsecs_zero_is_running_at_once() {
+fn startsecs_zero_is_running_once_exec_succeeded() {
     let mut f = Fixture::with(Policy {
         startsecs_ms: 0,
         ..policy()
     });
     let out = f.start_spawned();
-    assert_eq!(entered(&out), vec![State::Starting, State::Running]);
+    assert_eq!(entered(&out), vec![State::Starting], "not before exec");
     assert_eq!(armed(&out), None);
+    let out = f.send(Event::Execed);
+    assert_eq!(entered(&out), vec![State::Running]);
+}
+
+#[test]
+fn startsecs_zero_exec_failure_is_never_running() {
+    let mut f = Fixture::with(Policy {
+        startsecs_ms: 0,
+        ..policy()
+    });
+    f.start_spawned();
+    let out = f.send(Event::SpawnFailed {
+        permanent: true,
+        reason: "exec '/x': Permission denied".into(),
+    });
+    assert_eq!(entered(&out), vec![State::Fatal]);
+    assert_eq!(f.life.pid(), None);
+}
+
+#[test]
+fn exec_report_after_startsecs_still_counts_as_a_failed_spawn() {
+    let mut f = Fixture::new();
+    f.running();
+    let out = f.send(Event::SpawnFailed {
+        permanent: false,
+        reason: "exec '/x': No such file or directory".into(),
+    });
+    assert_eq!(entered(&out), vec![State::Exited, State::Backoff]);
+    assert_eq!(f.life.pid(), None);
+    assert_eq!(f.life.uptime_secs(f.now), None);
+}
+
+#[test]
+fn execed_with_startsecs_waits_for_the_timer() {
+    let mut f = Fixture::new();
+    f.start_spawned();
+    assert!(f.send(Event::Execed).is_empty());
+    assert_eq!(f.state(), State::Starting);
 }
 
 #[test]
@@ -340,7 +385,7 @@ fn short_run_with_startsecs_zero_is_paced_not_spun() {
         ..policy()
     });
     for _ in 0..10 {
-        f.start_spawned();
+        f.start_execed();
         f.advance(5);
         let out = f.send(Event::Exited(Exit::Code(0)));
         assert_eq!(entered(&out), vec![State::Exited, State::Backoff]);
@@ -840,4 +885,33 @@ fn start_on_unhealthy_is_already_running() {
     f.send(fail());
     assert_eq!(f.state(), State::Unhealthy);
     assert!(f.send(Event::Start).is_empty());
+}
+
+#[test]
+fn a_reload_does_not_change_the_checks_of_the_run_going() {
+    let mut f = Fixture::with(Policy {
+        autorestart: false,
+        ..health_policy(5, 3)
+    });
+    f.running();
+    f.life.set_policy(Policy {
+        autorestart: false,
+        ..health_policy(1, 3)
+    });
+    let out = f.send(fail());
+    assert_eq!(
+        logs(&out),
+        vec!["web: health check failed (1/5): TCP connection to 127.0.0.1:80 refused"]
+    );
+    assert_eq!(f.state(), State::Running);
+}
+
+#[test]
+fn checks_removed_by_reload_still_end_with_the_run() {
+    let mut f = Fixture::with(health_policy(3, 3));
+    f.running();
+    f.life.set_policy(policy());
+    assert!(f.send(Event::Stop).contains(&Action::StopHealth));
+    let out = f.send(Event::Exited(Exit::Signal(15)));
+    assert!(!out.contains(&Action::StopHealth), "only once");
 }

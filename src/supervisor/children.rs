@@ -112,15 +112,20 @@ impl Supervisor {
 
         let registry = self.reactor.registry();
         let token = Source::ExecStatus(index).token();
-        if let Err(e) = registry.register(
+        // Unwatched, the status pipe would never say exec succeeded: assume it did.
+        let status = match registry.register(
             &mut SourceFd(&child.status.as_raw_fd()),
             token,
             Interest::READABLE,
         ) {
-            warn!("{}: cannot watch exec status: {e}", config.name);
-        }
+            Ok(()) => Some(child.status),
+            Err(e) => {
+                warn!("{}: cannot watch exec status: {e}", config.name);
+                None
+            }
+        };
         if let Some(slot) = self.slot_mut(index) {
-            slot.exec_status = Some(child.status);
+            slot.exec_status = status;
             slot.exec_error = None;
             // Recorded from the moment of the spawn, not only once RUNNING.
             slot.token = reconcile::spawn_token(child.pid);
@@ -138,18 +143,26 @@ impl Supervisor {
         Ok(child.pid)
     }
 
-    /// Reads the exec-status pipe: EOF means exec succeeded; bytes are a setup failure
-    /// that the exit, when reaped, turns into `SpawnFailed`.
-    pub(super) fn read_exec_status(&mut self, index: usize) {
+    /// Reads the exec-status pipe: EOF means exec succeeded (the lifecycle hears
+    /// `Execed`); bytes are a setup failure that the exit, when reaped, turns into
+    /// `SpawnFailed`.
+    pub(super) fn exec_status_ready(&mut self, index: usize) {
+        if self.read_exec_status(index) {
+            self.drive(index, Event::Execed);
+        }
+    }
+
+    /// Returns true when the pipe reported a successful exec.
+    fn read_exec_status(&mut self, index: usize) -> bool {
         let Some(slot) = self.slot_mut(index) else {
-            return;
+            return false;
         };
         let Some(fd) = slot.exec_status.as_ref() else {
-            return;
+            return false;
         };
         let mut report = [0u8; 8];
         let n = match nix::unistd::read(fd, &mut report) {
-            Err(Errno::EAGAIN | Errno::EINTR) => return,
+            Err(Errno::EAGAIN | Errno::EINTR) => return false,
             Err(_) => 0,
             Ok(n) => n,
         };
@@ -164,6 +177,7 @@ impl Supervisor {
                 .registry()
                 .deregister(&mut SourceFd(&fd.as_raw_fd()));
         }
+        n == 0
     }
 
     /// Collects every exited child; never blocks.
@@ -190,7 +204,9 @@ impl Supervisor {
             return self.health_script_exited(pid, exit);
         };
         // The child is gone, so its status pipe holds its whole report (or EOF).
-        self.read_exec_status(index);
+        if self.read_exec_status(index) {
+            self.drive(index, Event::Execed);
+        }
         self.note_lingering(index, pid);
         let failure = self.slot_mut(index).and_then(|s| s.exec_error.take());
         let event = match failure {

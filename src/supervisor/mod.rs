@@ -343,7 +343,7 @@ impl Supervisor {
         match Source::from_token(event.token()) {
             Some(Source::Signals) => self.on_signals(),
             Some(Source::Output(index)) => self.pump(index),
-            Some(Source::ExecStatus(index)) => self.read_exec_status(index),
+            Some(Source::ExecStatus(index)) => self.exec_status_ready(index),
             Some(Source::Listener) => self.accept_clients(),
             Some(Source::Client(index)) => {
                 let readable = event.is_readable() || event.is_read_closed();
@@ -430,7 +430,11 @@ impl Supervisor {
             if let Some(follow_up) = self.act(index, action) {
                 let now = self.reactor.now();
                 if let Some(slot) = self.slot_mut(index) {
+                    let spawned = matches!(follow_up, Event::Spawned { .. });
                     slot.life.handle(follow_up, now, &mut actions);
+                    if spawned && slot.exec_status.is_none() {
+                        slot.life.handle(Event::Execed, now, &mut actions);
+                    }
                 }
             }
         }

@@ -385,3 +385,75 @@ pub fn stat_field(pid: i32, index: usize) -> Option<i32> {
     let (_, rest) = stat.rsplit_once(") ")?;
     rest.split_whitespace().nth(index)?.parse().ok()
 }
+
+// Control-plane helpers: our `supervicectl`, and other daemon binaries (the Python
+// reference implementation).
+
+pub const SUPERVICECTL: &str = env!("CARGO_BIN_EXE_supervicectl");
+
+/// Runs a `supervicectl` binary with `-s <socket>` and `args`; returns (exit code, stdout,
+/// stderr). A client killed by a signal reports -1.
+pub fn ctl_with(program: &Path, socket: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(program)
+        .arg("-s")
+        .arg(socket)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run supervicectl");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// Our `supervicectl -s <dir's socket> args...`: (exit code, stdout, stderr).
+pub fn ctl(dir: &TestDir, args: &[&str]) -> (i32, String, String) {
+    ctl_with(Path::new(SUPERVICECTL), &dir.socket(), args)
+}
+
+/// Waits until our `supervicectl status` gets an answer from the daemon on `dir`'s socket.
+pub fn expect_answering(dir: &TestDir, timeout: Duration) {
+    let mut last = (0, String::new(), String::new());
+    let answered = wait_for(timeout, || {
+        last = ctl(dir, &["--timeout", "2", "status"]);
+        last.0 == 0
+    });
+    assert!(answered, "the daemon never answered status: {last:?}");
+}
+
+impl Daemon {
+    /// Like `spawn`, but runs `program` (another build of a supervice daemon, such as the
+    /// Python reference) with the same token, output files and cleanup.
+    pub fn spawn_program(dir: &TestDir, program: &Path, args: &[&str]) -> Daemon {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let token = format!("{}-{n}-{}", std::process::id(), dir.path.display());
+        let stdout = dir.join(format!("daemon-{n}.stdout").as_str());
+        let stderr = dir.join(format!("daemon-{n}.stderr").as_str());
+        let child = Command::new(program)
+            .args(args)
+            .current_dir(&dir.path)
+            .env("SUPERVICE_TEST_TOKEN", &token)
+            .stdin(Stdio::null())
+            .stdout(fs::File::create(&stdout).expect("stdout file"))
+            .stderr(fs::File::create(&stderr).expect("stderr file"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
+        Daemon {
+            pid: child.id() as i32,
+            child: Some(child),
+            token,
+            log: dir.join("supervice.log"),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Open file descriptors of the daemon (entries of /proc/PID/fd).
+    pub fn fd_count(&self) -> usize {
+        fs::read_dir(format!("/proc/{}/fd", self.pid))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+}

@@ -37,9 +37,32 @@ impl Outcome {
     }
 }
 
-/// Starts a non-blocking connect. `Err` is an outcome already (refused at once...).
-pub fn connect(addr: SocketAddr, host: &str, port: u16) -> Result<mio::net::TcpStream, Outcome> {
-    mio::net::TcpStream::connect(addr).map_err(|e| tcp_error(&e, host, port))
+/// Why a check did not start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotStarted {
+    /// It failed already (a connect refused at once...): a verdict.
+    Failed(Outcome),
+    /// The daemon lacked a resource (fds, memory, processes): no verdict, try again later.
+    Machinery(String),
+}
+
+/// Errors that are about the daemon's resources, not about the program checked.
+fn is_resource_error(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::EAGAIN)
+    )
+}
+
+/// Starts a non-blocking connect.
+pub fn connect(addr: SocketAddr, host: &str, port: u16) -> Result<mio::net::TcpStream, NotStarted> {
+    mio::net::TcpStream::connect(addr).map_err(|e| {
+        if is_resource_error(&e) {
+            NotStarted::Machinery(crate::os_error_text(&e))
+        } else {
+            NotStarted::Failed(tcp_error(&e, host, port))
+        }
+    })
 }
 
 /// Once the socket is writable: connected, or the connect failed. `None` if neither is
@@ -82,19 +105,19 @@ pub struct Script {
 }
 
 /// Runs `/bin/sh -c command` as the program's user, with the program's environment and
-/// directory, stdout discarded and stderr captured. `Err` is an outcome already.
+/// directory, stdout discarded and stderr captured. A permission problem (the user
+/// switch refused) is a failed check; a lack of fds or processes is not.
 pub fn run_script(
     command: &str,
     env: &[(std::ffi::OsString, std::ffi::OsString)],
     directory: Option<&Path>,
     credentials: Option<Credentials>,
-) -> Result<Script, Outcome> {
-    let error =
-        |e: &dyn std::fmt::Display| Outcome::fail(format!("Health check script error: {e}"));
-    let (stderr_read, stderr_write) = spawn::output_pipe().map_err(|e| error(&e))?;
+) -> Result<Script, NotStarted> {
+    let machinery = |e: io::Error| NotStarted::Machinery(crate::os_error_text(&e));
+    let (stderr_read, stderr_write) = spawn::output_pipe().map_err(machinery)?;
     let stdio = Stdio {
-        stdin: spawn::dev_null(false).map_err(|e| error(&e))?,
-        stdout: spawn::dev_null(true).map_err(|e| error(&e))?,
+        stdin: spawn::dev_null(false).map_err(machinery)?,
+        stdout: spawn::dev_null(true).map_err(machinery)?,
         stderr: stderr_write,
     };
     let argv = ["/bin/sh".to_string(), "-c".to_string(), command.to_string()];
@@ -111,7 +134,10 @@ pub fn run_script(
             child,
             stderr: stderr_read,
         }),
-        Err(SpawnError::Transient(m) | SpawnError::Permanent(m)) => Err(error(&m)),
+        Err(SpawnError::Transient(m)) => Err(NotStarted::Machinery(m)),
+        Err(SpawnError::Permanent(m)) => Err(NotStarted::Failed(Outcome::fail(format!(
+            "Health check script error: {m}"
+        )))),
     }
 }
 
@@ -180,7 +206,8 @@ mod tests {
     fn probe(addr: SocketAddr) -> Outcome {
         let stream = match connect(addr, "127.0.0.1", addr.port()) {
             Ok(s) => s,
-            Err(outcome) => return outcome,
+            Err(NotStarted::Failed(outcome)) => return outcome,
+            Err(NotStarted::Machinery(e)) => panic!("{e}"),
         };
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {

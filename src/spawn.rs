@@ -219,6 +219,31 @@ pub struct Spec<'a> {
     pub pdeathsig: bool,
 }
 
+/// The fd limit the daemon was started with, which children get back.
+static INHERITED_NOFILE: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::new();
+
+/// Raises the daemon's soft fd limit to the hard one (it holds pipes for every child and
+/// a socket for every client); children get the limit the daemon was started with, since
+/// some programs misbehave with huge fd limits.
+pub fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit write to and read from the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let _ = INHERITED_NOFILE.set(limit);
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        libc::setrlimit(libc::RLIMIT_NOFILE, &raised);
+    }
+}
+
 /// Forks and execs a child in its own session, as `spec` says.
 pub fn spawn(spec: Spec<'_>, stdio: Stdio) -> Result<Child, SpawnError> {
     let mut argv = vec![cstring(spec.path.as_os_str().as_bytes(), "command")?];
@@ -380,6 +405,9 @@ unsafe fn exec_child(
         if libc::getppid() != plan.parent {
             libc::_exit(127);
         }
+    }
+    if let Some(limit) = INHERITED_NOFILE.get() {
+        libc::setrlimit(libc::RLIMIT_NOFILE, limit);
     }
     // Everything the daemon opens is CLOEXEC; this also covers fds it inherited.
     libc::syscall(

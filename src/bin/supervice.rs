@@ -136,6 +136,7 @@ fn run(args: Args) -> Result<(), String> {
     open_log(logfile.as_deref(), Some(&config.global), level)?;
 
     spawn::cloexec_inherited_fds();
+    spawn::raise_fd_limit();
     let readiness = if args.nodaemon {
         Readiness::foreground()
     } else {

@@ -14,7 +14,7 @@ use nix::sys::signal::Signal;
 
 use super::{Supervisor, TimerKey};
 use crate::config::{Health, HealthCheck};
-use crate::health::{self, Outcome, Script};
+use crate::health::{self, NotStarted, Outcome, Script};
 use crate::lifecycle::{Event, Exit};
 use crate::reactor::Source;
 use crate::spawn;
@@ -124,20 +124,26 @@ impl Supervisor {
         };
         let mut probe = match started {
             Ok(probe) => probe,
-            Err(outcome) => return self.check_done(index, outcome),
+            Err(NotStarted::Failed(outcome)) => return self.check_done(index, outcome),
+            Err(NotStarted::Machinery(e)) => return self.machinery_error(index, &e),
         };
         if let Err(e) = self.watch_probe(index, &mut probe) {
-            // The machinery failed, not the program: log it, try again next interval.
-            let name = self.slot(index).map_or("?", |s| s.config.name.as_str());
-            warn!("{name}: health check error: {e}");
             self.drop_probe(probe);
-            return self.schedule_next(index);
+            return self.machinery_error(index, &e.to_string());
         }
         let timer = self.reactor.arm_in(timeout, TimerKey::Health(index));
         if let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) {
             run.probe = Some(probe);
             run.timer = Some(timer);
         }
+    }
+
+    /// The daemon, not the program, failed to run the check: log it, and try again an
+    /// interval later without counting a failure.
+    fn machinery_error(&mut self, index: usize, error: &str) {
+        let name = self.slot(index).map_or("?", |s| s.config.name.as_str());
+        warn!("{name}: health check error: {error}");
+        self.schedule_next(index);
     }
 
     fn watch_probe(&mut self, index: usize, probe: &mut Probe) -> std::io::Result<()> {

@@ -135,6 +135,13 @@ impl Supervisor {
     /// bound or spawned yet.
     pub fn new(config: Config) -> io::Result<Supervisor> {
         let reactor = Reactor::new()?;
+        // Descendants that escape their program's process group (a double fork and a
+        // setsid) are re-parented to us rather than to init: we reap them, and at exit
+        // we can say who is left.
+        // SAFETY: prctl with integer arguments only.
+        unsafe {
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        }
         let mut signals = Signals::new([SIGCHLD, SIGTERM, SIGINT, SIGHUP])?;
         reactor
             .registry()
@@ -309,6 +316,36 @@ impl Supervisor {
             .collect();
         if let Some(message) = self.state.as_mut().and_then(|f| f.save(&records)) {
             warn!("{message}");
+        }
+    }
+
+    /// Processes that left their program's process group escape the stop signals; as
+    /// a subreaper the daemon is their parent and can at least name them.
+    fn report_escaped(&self) {
+        let me = std::process::id() as i32;
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for pid in entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
+            if ppid != Some(me) || self.by_pid.contains_key(&pid) {
+                continue;
+            }
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            warn!(
+                "process {pid} ({}) left its program's process group, so stop signals did \
+                 not reach it; it is left running",
+                cmdline.trim()
+            );
         }
     }
 
@@ -510,10 +547,7 @@ impl Supervisor {
         let Some(pid) = self.slot(index).and_then(|s| s.life.pid()) else {
             return;
         };
-        let group = nix::unistd::Pid::from_raw(pid);
-        if let Err(e) = nix::sys::signal::killpg(group, signal) {
-            debug!("killpg({pid}, {signal}): {e}");
-        }
+        signal_and_continue(pid, signal);
     }
 
     fn begin_shutdown(&mut self) {
@@ -585,6 +619,7 @@ impl Supervisor {
     /// release the pidfile last.
     fn finish(&mut self) {
         self.drain_all_pumps();
+        self.report_escaped();
         // Whatever outlived shutdown_timeout stays recorded for the next start.
         self.state_dirty = true;
         self.save_state();
@@ -595,6 +630,20 @@ impl Supervisor {
             pidfile.release();
         }
         info!("Shutdown complete");
+    }
+}
+
+/// Sends `signal` to a process group, then SIGCONT: a stopped (SIGSTOP'd) process would
+/// not act on a stop signal until continued. SIGKILL needs no help.
+pub(super) fn signal_and_continue(pgid: i32, signal: Signal) {
+    use nix::sys::signal::killpg;
+    let group = nix::unistd::Pid::from_raw(pgid);
+    if let Err(e) = killpg(group, signal) {
+        debug!("killpg({pgid}, {signal}): {e}");
+        return;
+    }
+    if !matches!(signal, Signal::SIGKILL | Signal::SIGCONT) {
+        let _ = killpg(group, Signal::SIGCONT);
     }
 }
 

@@ -455,6 +455,8 @@ impl Lifecycle {
         self.failures += 1;
         self.enter(State::Exited, out);
         if !self.policy.autorestart || !self.wants_run {
+            // Nothing follows: the instance stays EXITED until someone starts it.
+            self.wants_run = false;
             return;
         }
         if self.failures > self.policy.startretries {
@@ -491,6 +493,7 @@ impl Lifecycle {
         self.log(out, Level::Info, msg);
         self.enter(State::Exited, out);
         if !self.policy.autorestart || !self.wants_run {
+            self.wants_run = false;
             return;
         }
         if now.saturating_sub(self.spawned_at) < MIN_RUN_FOR_IMMEDIATE_RESPAWN_MS {

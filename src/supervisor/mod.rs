@@ -223,6 +223,9 @@ impl Supervisor {
         }
         readiness.ready();
         let result = self.event_loop();
+        if let Err(e) = &result {
+            critical!("Supervice crashed: {e}");
+        }
         self.finish();
         result
     }

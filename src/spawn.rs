@@ -282,12 +282,30 @@ pub fn spawn(spec: Spec<'_>, stdio: Stdio) -> Result<Child, SpawnError> {
     let (status_read, status_write) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::from_errno(e, "pipe"))?;
 
+    // Until the child has reset the daemon's signal handlers, a signal reaching it
+    // would run them in the child (and write to the daemon's signal pipe): block
+    // everything across the fork; the child unblocks once its handlers are the defaults.
+    // SAFETY: sigprocmask with sets we own; the parent restores its mask right after.
+    let saved_mask = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut saved: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_SETMASK, &all, &mut saved);
+        saved
+    };
     // SAFETY: the daemon is single-threaded, so the child inherits no locks held by other
     // threads; the child runs only `exec_child`, which makes async-signal-safe calls on
     // data prepared above, and never returns.
     let pid = unsafe { libc::fork() };
+    let fork_errno = Errno::last();
+    if pid != 0 {
+        // SAFETY: restores the mask saved above.
+        unsafe {
+            libc::sigprocmask(libc::SIG_SETMASK, &saved_mask, std::ptr::null_mut());
+        }
+    }
     if pid < 0 {
-        return Err(SpawnError::from_errno(Errno::last(), "fork"));
+        return Err(SpawnError::from_errno(fork_errno, "fork"));
     }
     if pid == 0 {
         // SAFETY: we are the freshly forked child; see exec_child.

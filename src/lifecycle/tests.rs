@@ -333,7 +333,10 @@ fn autorestart_false_failed_start_stays_exited_never_fatal() {
     let out = f.send(Event::Exited(Exit::Code(1)));
     assert_eq!(entered(&out), vec![State::Exited]);
     assert_eq!(armed(&out), None);
-    assert!(!f.life.wants_run(), "settled: a waiting start can be answered now");
+    assert!(
+        !f.life.wants_run(),
+        "settled: a waiting start can be answered now"
+    );
 }
 
 #[test]

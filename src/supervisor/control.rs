@@ -40,6 +40,8 @@ pub(super) struct Client {
     conn: Conn<UnixStream>,
     timer: Option<TimerId>,
     op: Option<Op>,
+    /// Not allowed to control the daemon: every request gets this error.
+    refusal: Option<String>,
 }
 
 /// What a parked connection waits for.
@@ -98,16 +100,17 @@ impl Supervisor {
                     return;
                 }
             };
-            if let Err(message) = self.check_peer(&stream) {
-                warn!("{message}");
-                refuse(stream, &message);
-                continue;
-            }
             if self.live_clients >= MAX_CLIENTS {
                 refuse(stream, "Too many connections");
                 continue;
             }
-            self.add_client(stream);
+            // A refused peer still gets its request read, so the refusal is what it
+            // reads back (closing on a client that is still writing resets the stream).
+            let refusal = self.check_peer(&stream).err();
+            if let Some(message) = &refusal {
+                warn!("{message}");
+            }
+            self.add_client(stream, refusal);
         }
     }
 
@@ -130,7 +133,7 @@ impl Supervisor {
         }
     }
 
-    fn add_client(&mut self, mut stream: UnixStream) {
+    fn add_client(&mut self, mut stream: UnixStream, refusal: Option<String>) {
         let index = match self.clients.iter().position(Option::is_none) {
             Some(i) => i,
             None => {
@@ -152,6 +155,7 @@ impl Supervisor {
             conn: Conn::new(stream),
             timer: Some(timer),
             op: None,
+            refusal,
         });
         self.live_clients += 1;
         // Data may already be waiting; edge-triggered readiness would not say so again.
@@ -199,8 +203,15 @@ impl Supervisor {
                 debug!("client {index} went away before its reply");
                 self.close_client(index);
             }
-            Progress::Request(Err(error)) => self.answer(index, &error.reply()),
-            Progress::Request(Ok(request)) => self.serve(index, request),
+            Progress::Request(request) => {
+                match self.client(index).and_then(|c| c.refusal.clone()) {
+                    Some(refusal) => self.answer(index, &Reply::error(&refusal)),
+                    None => match request {
+                        Ok(request) => self.serve(index, request),
+                        Err(error) => self.answer(index, &error.reply()),
+                    },
+                }
+            }
         }
     }
 

@@ -525,23 +525,19 @@ impl Supervisor {
         }
     }
 
-    /// Instances of a group, in group order.
+    /// Instances of a group, in process-table order (as Supervice lists them).
     fn group_members(&self, name: &str) -> Vec<usize> {
         let Some(group) = self.config.groups.iter().find(|g| g.name == name) else {
             return Vec::new();
         };
-        let mut members = Vec::new();
-        for program in &group.programs {
-            for &index in &self.order {
-                if self
-                    .slot(index)
-                    .is_some_and(|s| &s.config.program == program)
-                {
-                    members.push(index);
-                }
-            }
-        }
-        members
+        self.order
+            .iter()
+            .copied()
+            .filter(|&i| {
+                self.slot(i)
+                    .is_some_and(|s| group.programs.contains(&s.config.program))
+            })
+            .collect()
     }
 
     /// Signals the child's process group, only while its pid is unreaped: a reaped pid
@@ -550,7 +546,7 @@ impl Supervisor {
         let Some(pid) = self.slot(index).and_then(|s| s.life.pid()) else {
             return;
         };
-        signal_and_continue(pid, signal);
+        signal_and_continue(pid, signal, true);
     }
 
     fn begin_shutdown(&mut self) {
@@ -638,15 +634,24 @@ impl Supervisor {
 
 /// Sends `signal` to a process group, then SIGCONT: a stopped (SIGSTOP'd) process would
 /// not act on a stop signal until continued. SIGKILL needs no help.
-pub(super) fn signal_and_continue(pgid: i32, signal: Signal) {
-    use nix::sys::signal::killpg;
+///
+/// With `leader_unreaped` (the group's leader is our child and not yet reaped, so its
+/// pid cannot belong to anyone else), a child forked a moment ago that has not made its
+/// group yet (it calls setsid before exec) is signalled itself: the signal waits,
+/// blocked, until the child has reset its handlers, and is acted on then.
+pub(super) fn signal_and_continue(pgid: i32, signal: Signal, leader_unreaped: bool) {
+    use nix::sys::signal::{kill, killpg};
     let group = nix::unistd::Pid::from_raw(pgid);
-    if let Err(e) = killpg(group, signal) {
-        debug!("killpg({pgid}, {signal}): {e}");
+    let send = |signal: Signal| match killpg(group, signal) {
+        Err(nix::errno::Errno::ESRCH) if leader_unreaped => kill(group, signal),
+        other => other,
+    };
+    if let Err(e) = send(signal) {
+        debug!("signal {signal} to group {pgid}: {e}");
         return;
     }
     if !matches!(signal, Signal::SIGKILL | Signal::SIGCONT) {
-        let _ = killpg(group, Signal::SIGCONT);
+        let _ = send(Signal::SIGCONT);
     }
 }
 

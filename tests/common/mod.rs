@@ -194,11 +194,12 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Starts `supervice -c <config> -n` in `dir` and waits until it logs that it started.
+    /// Starts `supervice -c <config> -n` in `dir` and waits until its control socket is
+    /// bound (it logs that after taking the pidfile lock).
     pub fn start(dir: &TestDir, config: &Path) -> Daemon {
         let daemon = Daemon::spawn(dir, &["-c", &config.display().to_string(), "-n"]);
         expect_within(secs(10), "the daemon to start", || {
-            daemon.log_text().contains("Supervisor starting")
+            daemon.log_text().contains("RPC Server listening on")
         });
         daemon
     }
@@ -456,4 +457,144 @@ impl Daemon {
             .map(|d| d.count())
             .unwrap_or(0)
     }
+}
+
+// Fault-injection helpers: the daemon's CPU time, its zombie children, and one raw
+// request over the control socket (for many concurrent clients, without a
+// `supervicectl` process each).
+
+/// CPU time `pid` has used itself (utime + stime of /proc/PID/stat; not its children).
+pub fn cpu_time(pid: i32) -> Duration {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|f| f.parse().unwrap_or(0))
+                .collect()
+        })
+        .unwrap_or_default();
+    // After the command name: state is field 0, utime 11, stime 12 (in clock ticks).
+    let ticks = fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0);
+    // SAFETY: sysconf has no memory effects.
+    let per_sec = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(ticks * 1000 / per_sec)
+}
+
+/// The share of one core `pid` used while `during` ran (1.0 = a whole core).
+pub fn cpu_share_during(pid: i32, during: impl FnOnce()) -> f64 {
+    let (cpu, wall) = (cpu_time(pid), Instant::now());
+    during();
+    (cpu_time(pid).saturating_sub(cpu)).as_secs_f64() / wall.elapsed().as_secs_f64()
+}
+
+/// Children of `pid` that are zombies (exited, not reaped).
+pub fn zombie_children(pid: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&child| {
+            let stat = fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            stat.rsplit_once(") ").is_some_and(|(_, rest)| {
+                rest.starts_with('Z') && rest.split_whitespace().nth(1) == Some(&pid.to_string())
+            })
+        })
+        .collect()
+}
+
+/// Sends one request body over the control socket and returns the reply body. Every
+/// step is bounded by `timeout` except connect(), which the listen backlog bounds.
+pub fn rpc(socket: &Path, request: &str, timeout: Duration) -> std::io::Result<String> {
+    use std::io::Write;
+    let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut frame = (request.len() as u32).to_be_bytes().to_vec();
+    frame.extend_from_slice(request.as_bytes());
+    stream.write_all(&frame)?;
+    let mut header = [0u8; 4];
+    stream.read_exact(&mut header)?;
+    let mut body = vec![0; u32::from_be_bytes(header) as usize];
+    stream.read_exact(&mut body)?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+/// One instance in a status reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub state: String,
+    pub pid: Option<i32>,
+}
+
+/// The instances of a status reply body, or `None` if it is not a status reply.
+pub fn status_entries(reply: &str) -> Option<Vec<Entry>> {
+    let value: serde_json::Value = serde_json::from_str(reply).ok()?;
+    if value["status"] != "ok" {
+        return None;
+    }
+    value["processes"]
+        .as_array()?
+        .iter()
+        .map(|p| {
+            Some(Entry {
+                name: p["name"].as_str()?.to_string(),
+                state: p["state"].as_str()?.to_string(),
+                pid: p["pid"].as_i64().map(|pid| pid as i32),
+            })
+        })
+        .collect()
+}
+
+/// `status` over the raw socket, within 10 s; panics if the daemon does not answer it.
+pub fn status_now(socket: &Path) -> Vec<Entry> {
+    let reply = rpc(socket, r#"{"command": "status"}"#, secs(10))
+        .unwrap_or_else(|e| panic!("status over {}: {e}", socket.display()));
+    status_entries(&reply).unwrap_or_else(|| panic!("not a status reply: {reply}"))
+}
+
+/// The state and pid of instance `name` (panics if status does not list it).
+pub fn entry_of(socket: &Path, name: &str) -> Entry {
+    status_now(socket)
+        .into_iter()
+        .find(|e| e.name == name)
+        .unwrap_or_else(|| panic!("{name} is not in status"))
+}
+
+/// Waits until instance `name` is in `state`; returns its entry.
+pub fn expect_state(socket: &Path, name: &str, state: &str, timeout: Duration) -> Entry {
+    let mut last = None;
+    let reached = wait_for(timeout, || {
+        let entry = entry_of(socket, name);
+        let done = entry.state == state;
+        last = Some(entry);
+        done
+    });
+    assert!(reached, "{name} never reached {state}: last {last:?}");
+    last.expect("polled at least once")
+}
+
+/// Live processes carrying `token` whose argv is exactly `argv`.
+pub fn processes_running(token: &str, argv: &str) -> Vec<i32> {
+    processes_with_token(token)
+        .into_iter()
+        .filter(|&pid| cmdline(pid) == argv)
+        .collect()
+}
+
+/// What each open fd of `pid` points to (`pipe:[123]`, a path...), sorted.
+pub fn fd_targets(pid: i32) -> Vec<String> {
+    let mut targets: Vec<String> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| fs::read_link(e.path()).ok())
+                .map(|t| t.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    targets.sort();
+    targets
 }

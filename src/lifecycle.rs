@@ -513,12 +513,7 @@ impl Lifecycle {
 
     /// The graceful stop: stopsignal to the group, SIGKILL after stopwaitsecs.
     fn signal_stop(&mut self, now: u64, out: &mut Actions) {
-        self.running_since = None;
-        self.stop_health(out);
-        if self.pid.is_none() {
-            // Stop before the spawn reported back: nothing to signal.
-            out.push(Action::Disarm);
-            self.enter(State::Stopped, out);
+        if !self.end_run(out) {
             return;
         }
         self.log(out, Level::Info, format!("Stopping {}", self.name));
@@ -533,17 +528,27 @@ impl Lifecycle {
     }
 
     fn kill_now(&mut self, now: u64, out: &mut Actions) {
-        self.running_since = None;
-        self.stop_health(out);
-        if self.pid.is_none() {
-            out.push(Action::Disarm);
-            self.enter(State::Stopped, out);
+        if !self.end_run(out) {
             return;
         }
         self.enter(State::Stopping, out);
         self.kill = Kill::Killed;
         out.push(Action::Signal(Signal::SIGKILL));
         out.push(Action::Arm(now + KILL_GRACE_MS));
+    }
+
+    /// The run is being stopped: no more uptime or health checks. Without a child (the
+    /// spawn never reported back) it is simply STOPPED; returns whether there is one
+    /// to signal.
+    fn end_run(&mut self, out: &mut Actions) -> bool {
+        self.running_since = None;
+        self.stop_health(out);
+        if self.pid.is_none() {
+            out.push(Action::Disarm);
+            self.enter(State::Stopped, out);
+            return false;
+        }
+        true
     }
 
     /// STOPPING timer: SIGKILL after stopwaitsecs; after the grace, report and wait.

@@ -315,14 +315,7 @@ fn build_groups(
     for (name, section) in sections {
         let prefix = format!("Group '{name}': ");
         let ctx = Ctx::new(section, defaults, &prefix);
-        let members: Vec<String> = ctx
-            .string("programs")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
+        let members = ctx.list("programs");
         if members.is_empty() {
             warnings.push(format!(
                 "Group '{name}' lists no programs and is ignored (line {})",

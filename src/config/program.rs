@@ -339,14 +339,7 @@ pub fn parse(
     let stdout = log_file(ctx, "stdout_logfile", out_max, out_backups)?;
     let stderr = log_file(ctx, "stderr_logfile", err_max, err_backups)?;
 
-    let env_files: Vec<String> = ctx
-        .string("env_file")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let env_files = ctx.list("env_file");
     for path in &env_files {
         let p = Path::new(path);
         if !p.exists() {

@@ -40,6 +40,18 @@ impl<'a> Ctx<'a> {
         self.entry(key).map(|e| e.value.clone())
     }
 
+    /// A comma-separated list: items trimmed, empty ones dropped; absent is empty.
+    pub fn list(&self, key: &str) -> Vec<String> {
+        self.entry(key).map_or_else(Vec::new, |e| {
+            e.value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+    }
+
     /// An integer as Python's `int()` reads it; absent means `default`.
     pub fn int(&self, key: &str, default: i64) -> Result<i64, ConfigError> {
         match self.entry(key) {

@@ -46,14 +46,7 @@ impl Supervisor {
     pub(super) fn spawn(&mut self, index: usize) -> Event {
         match self.try_spawn(index) {
             Ok(pid) => Event::Spawned { pid },
-            Err(SpawnError::Permanent(reason)) => Event::SpawnFailed {
-                permanent: true,
-                reason,
-            },
-            Err(SpawnError::Transient(reason)) => Event::SpawnFailed {
-                permanent: false,
-                reason,
-            },
+            Err(e) => spawn_failed(e),
         }
     }
 
@@ -209,17 +202,7 @@ impl Supervisor {
         }
         self.note_lingering(index, pid);
         let failure = self.slot_mut(index).and_then(|s| s.exec_error.take());
-        let event = match failure {
-            Some(SpawnError::Permanent(reason)) => Event::SpawnFailed {
-                permanent: true,
-                reason,
-            },
-            Some(SpawnError::Transient(reason)) => Event::SpawnFailed {
-                permanent: false,
-                reason,
-            },
-            None => Event::Exited(exit),
-        };
+        let event = failure.map_or(Event::Exited(exit), spawn_failed);
         self.drive(index, event);
         self.check_shutdown_done();
     }
@@ -374,6 +357,15 @@ impl Pump {
             }
         }
     }
+}
+
+/// The lifecycle's view of a spawn that did not happen.
+fn spawn_failed(error: SpawnError) -> Event {
+    let (permanent, reason) = match error {
+        SpawnError::Permanent(reason) => (true, reason),
+        SpawnError::Transient(reason) => (false, reason),
+    };
+    Event::SpawnFailed { permanent, reason }
 }
 
 fn open_log(log: &Option<LogFile>) -> Result<Option<RotatingFile>, SpawnError> {

@@ -57,6 +57,13 @@ impl FrameReader {
         }
         let length = self.length.unwrap_or(0);
         let take = (length - self.body.len()).min(data.len());
+        // Grow by doubling as Vec does, but never past the declared length, so what the
+        // reader holds (`held`) stays within MAX_FRAME whatever the chunking.
+        let needed = self.body.len() + take;
+        if needed > self.body.capacity() {
+            let target = (self.body.capacity() * 2).clamp(needed, length);
+            self.body.reserve_exact(target - self.body.len());
+        }
         self.body.extend_from_slice(&data[..take]);
         used += take;
         if self.body.len() == length {
@@ -316,3 +323,27 @@ pub fn push_json_string(out: &mut String, s: &str) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod frame_reader_tests {
+    use super::*;
+
+    /// Found by fuzz/fuzz_targets/rpc.rs: a 1 MiB frame delivered in 192 KiB pieces made
+    /// the body buffer double past the frame, to 1.5 MiB held for a 1 MiB request.
+    #[test]
+    fn reader_never_holds_more_than_the_frame() {
+        let data = frame(&vec![b'x'; MAX_FRAME]);
+        let mut reader = FrameReader::default();
+        let mut at = 0;
+        let mut body = None;
+        while body.is_none() {
+            let end = (at + 196_608).min(data.len());
+            let (used, done) = reader.push(&data[at..end]).unwrap();
+            assert_eq!(used, end - at);
+            assert!(reader.held() <= MAX_FRAME, "holds {}", reader.held());
+            at = end;
+            body = done;
+        }
+        assert_eq!(body.unwrap().len(), MAX_FRAME);
+    }
+}

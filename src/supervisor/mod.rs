@@ -4,9 +4,12 @@
 
 mod children;
 mod control;
+mod crash;
 mod health;
 mod lingering;
+mod ops;
 mod reload;
+mod shutdown;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -24,16 +27,11 @@ use crate::config::{Config, Instance, LogLevel};
 use crate::daemon::{Pidfile, Readiness, Socket};
 use crate::lifecycle::{Action, Event, Lifecycle, Policy, State};
 use crate::reactor::{Reactor, Source};
-use crate::reconcile::{self, Record, StateFile};
+use crate::reconcile::{self, StateFile};
 use crate::spawn::{self, BaseEnv, SpawnError};
 use crate::timer::TimerId;
 use children::Pump;
 use control::Client;
-
-/// How long to wait for the last process groups after the shutdown SIGKILL.
-const SHUTDOWN_KILL_GRACE: Duration = Duration::from_secs(2);
-/// At shutdown, how often to look whether lingering groups are gone.
-const LINGERING_RECHECK: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TimerKey {
@@ -291,94 +289,6 @@ impl Supervisor {
         Ok(())
     }
 
-    /// Records every live child in the state file, at most once per loop iteration.
-    fn save_state(&mut self) {
-        if !self.state_dirty {
-            return;
-        }
-        self.state_dirty = false;
-        let records: Vec<Record> = self
-            .slots
-            .iter()
-            .flatten()
-            .flat_map(|s| {
-                let record = |pid: i32, token: &Option<String>| {
-                    Some(Record {
-                        name: s.config.name.clone(),
-                        pid,
-                        pgid: pid,
-                        token: token.clone()?,
-                        pdeathsig: s.config.pdeathsig,
-                        reconcile: s.config.reconcile,
-                    })
-                };
-                let current = s.life.pid().and_then(|pid| record(pid, &s.token));
-                let left = s.lingering.iter().filter_map(|l| record(l.pgid, &l.token));
-                current.into_iter().chain(left).collect::<Vec<_>>()
-            })
-            .collect();
-        if let Some(message) = self.state.as_mut().and_then(|f| f.save(&records)) {
-            warn!("{message}");
-        }
-    }
-
-    /// Processes that left their program's process group escape the stop signals; as
-    /// a subreaper the daemon is their parent and can at least name them.
-    fn report_escaped(&self) {
-        let me = std::process::id() as i32;
-        let Ok(entries) = std::fs::read_dir("/proc") else {
-            return;
-        };
-        for pid in entries
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                continue;
-            };
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
-            if ppid != Some(me) || self.by_pid.contains_key(&pid) {
-                continue;
-            }
-            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            warn!(
-                "process {pid} ({}) left its program's process group, so stop signals did \
-                 not reach it; it is left running",
-                cmdline.trim()
-            );
-        }
-    }
-
-    /// One probe per daemon: does the kernel honour pdeathsig here? Warn once if not.
-    fn check_pdeathsig(&self) {
-        let wanted: Vec<&str> = self
-            .config
-            .programs
-            .iter()
-            .filter(|p| p.pdeathsig)
-            .map(|p| p.name.as_str())
-            .collect();
-        if wanted.is_empty() || spawn::pdeathsig_works() {
-            return;
-        }
-        let mut names = wanted
-            .iter()
-            .take(5)
-            .copied()
-            .collect::<Vec<_>>()
-            .join(", ");
-        if wanted.len() > 5 {
-            names.push_str(&format!(", ... ({} total)", wanted.len()));
-        }
-        warn!(
-            "pdeathsig is supported on linux but NOT functional here (the syscall failed); \
-             children will survive an abrupt supervisor kill. Requested by: {names}"
-        );
-    }
-
     fn dispatch(&mut self, event: &MioEvent) {
         match Source::from_token(event.token()) {
             Some(Source::Signals) => self.on_signals(),
@@ -547,88 +457,6 @@ impl Supervisor {
             return;
         };
         signal_and_continue(pid, signal, true);
-    }
-
-    fn begin_shutdown(&mut self) {
-        if self.shutdown != Shutdown::Running {
-            return;
-        }
-        info!("Shutting down...");
-        self.shutdown = Shutdown::Stopping;
-        if let Some(mut socket) = self.socket.take() {
-            let _ = self.reactor.registry().deregister(&mut socket.listener);
-            socket.close();
-        }
-        self.drop_clients();
-        for index in 0..self.slots.len() {
-            self.drive(index, Event::Stop);
-        }
-        let timeout = self.config.global.shutdown_timeout;
-        self.reactor.arm_in(timeout, TimerKey::ShutdownTimeout);
-        self.check_shutdown_done();
-    }
-
-    /// shutdown_timeout passed: SIGKILL every group still alive, then give them a moment.
-    fn shutdown_timed_out(&mut self) {
-        if self.shutdown != Shutdown::Stopping {
-            return;
-        }
-        let left = self.live_names();
-        warn!(
-            "Shutdown timed out after {}s, killing the remaining process groups: {}",
-            self.config.global.shutdown_timeout.as_secs(),
-            left.join(", ")
-        );
-        self.shutdown = Shutdown::Killing;
-        for index in 0..self.slots.len() {
-            if self.slot(index).is_some_and(|s| s.life.pid().is_some()) {
-                self.drive(index, Event::Kill);
-            } else {
-                self.signal_lingering(index, Signal::SIGKILL);
-            }
-        }
-        self.reactor
-            .arm_in(SHUTDOWN_KILL_GRACE, TimerKey::ShutdownGrace);
-    }
-
-    fn live_names(&self) -> Vec<String> {
-        self.slots
-            .iter()
-            .flatten()
-            .filter(|s| s.life.pid().is_some() || !s.lingering.is_empty())
-            .map(|s| s.config.name.clone())
-            .collect()
-    }
-
-    fn check_shutdown_done(&mut self) {
-        if !matches!(self.shutdown, Shutdown::Stopping | Shutdown::Killing)
-            || self.slots.iter().flatten().any(|s| s.life.pid().is_some())
-        {
-            return;
-        }
-        if self.any_lingering() {
-            self.reactor
-                .arm_in(LINGERING_RECHECK, TimerKey::ShutdownRecheck);
-        } else {
-            self.shutdown = Shutdown::Done;
-        }
-    }
-
-    /// The last steps, on every exit path: drain what children left in their pipes,
-    /// release the pidfile last.
-    fn finish(&mut self) {
-        self.drain_all_pumps();
-        self.report_escaped();
-        // Whatever outlived shutdown_timeout stays recorded for the next start.
-        self.state_dirty = true;
-        self.save_state();
-        if let Some(socket) = self.socket.take() {
-            socket.close();
-        }
-        if let Some(pidfile) = self.pidfile.take() {
-            pidfile.release();
-        }
-        info!("Shutdown complete");
     }
 }
 

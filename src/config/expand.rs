@@ -114,7 +114,7 @@ pub fn split_command(text: &str) -> Result<Vec<String>, String> {
     while let Some(c) = chars.next() {
         match state {
             State::Between | State::Word => match c {
-                c if c.is_whitespace() => {
+                ' ' | '\t' | '\r' | '\n' => {
                     if matches!(state, State::Word) {
                         words.push(std::mem::take(&mut word));
                     }
@@ -227,6 +227,11 @@ mod tests {
         assert_eq!(ok("  "), Vec::<String>::new());
         assert_eq!(ok("x # not a comment"), ["x", "#", "not", "a", "comment"]);
         assert_eq!(ok("a\nb"), ["a", "b"]);
+        assert_eq!(
+            ok("a\u{a0}b c"),
+            ["a\u{a0}b", "c"],
+            "only shlex's whitespace splits"
+        );
         assert_eq!(split_command("a 'b").unwrap_err(), "No closing quotation");
         assert_eq!(split_command("a \"b").unwrap_err(), "No closing quotation");
         assert_eq!(split_command("a \\").unwrap_err(), "No escaped character");

@@ -42,6 +42,9 @@ pub const PROGRAM_KEYS: &[&str] = &[
     "healthcheck_command",
 ];
 
+/// A guard against typos: each instance is a process slot with its own state.
+pub const MAX_NUMPROCS: u64 = 100_000;
+
 /// The signal names `stopsignal` accepts, with or without `SIG`, in any case.
 const SIGNAL_NAMES: &[&str] = &[
     "ABRT", "ALRM", "BUS", "CHLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "KILL", "PIPE",
@@ -286,6 +289,10 @@ pub fn parse(
     if numprocs < 1 {
         return Err(ctx.error("numprocs", "numprocs must be at least 1"));
     }
+    if numprocs > MAX_NUMPROCS {
+        let msg = format!("numprocs must be at most {MAX_NUMPROCS}, got {numprocs}");
+        return Err(ctx.error("numprocs", msg));
+    }
     let numprocs = to_u32(numprocs);
 
     // 6. The command must split.
@@ -347,6 +354,11 @@ pub fn parse(
         }
         if !readable(p) || p.is_dir() {
             return Err(ctx.error("env_file", format!("env_file '{path}' is not readable")));
+        }
+        // A device or a pipe could be read for ever (/dev/zero) or block the load.
+        if !p.is_file() {
+            let msg = format!("env_file '{path}' is not a regular file");
+            return Err(ctx.error("env_file", msg));
         }
     }
 

@@ -2312,3 +2312,23 @@ fn load_of_a_directory_is_an_error_not_a_panic() {
     let e = load(tmp.path()).expect_err("a directory is not a config file");
     assert!(e.0.contains(&tmp.path().display().to_string()), "{e}");
 }
+
+#[test]
+fn env_file_must_be_a_regular_file() {
+    let message = err(&web("env_file = /dev/zero"));
+    assert!(
+        message.contains("env_file '/dev/zero' is not a regular file")
+            && message.contains("[program:web] env_file"),
+        "{message}"
+    );
+}
+
+#[test]
+fn numprocs_has_a_sane_upper_bound() {
+    let message = err(&web("numprocs = 4294967295"));
+    assert!(
+        message.contains("numprocs must be at most 100000, got 4294967295"),
+        "{message}"
+    );
+    assert_eq!(ok(&web("numprocs = 100000")).programs[0].numprocs, 100_000);
+}

@@ -342,7 +342,10 @@ mod tests {
     use super::*;
 
     fn table(json: &str) -> String {
-        status_table(&serde_json::from_str(json).unwrap())
+        match serde_json::from_str(json) {
+            Ok(reply) => status_table(&reply),
+            Err(e) => panic!("bad test JSON {json}: {e}"),
+        }
     }
 
     #[test]
@@ -378,7 +381,7 @@ bad                  FATAL      -          -            FAIL      \n";
         let out = table(
             r#"{"status": "ok", "processes": [{"name": "a", "state": "RUNNING", "pid": 5, "uptime": 1}]}"#,
         );
-        assert_eq!(out.lines().nth(1).unwrap().len(), 52);
+        assert_eq!(out.lines().nth(1).map(str::len), Some(52));
         let out = table(r#"{"status": "ok", "processes": []}"#);
         assert_eq!(out.lines().count(), 2);
     }
@@ -400,19 +403,18 @@ bad                  FATAL      -          -            FAIL      \n";
     }
 
     #[test]
-    fn reload_summary_lines() {
+    fn reload_summary_lines() -> serde_json::Result<()> {
         let v: Value = serde_json::from_str(
             r#"{"status": "ok", "added": ["a", "b"], "removed": ["c"], "changed": ["d"]}"#,
-        )
-        .unwrap();
+        )?;
         assert_eq!(
             reload_summary(&v),
             "Added: a, b\nRemoved: c\nChanged (restart to apply): d\n"
         );
         let v: Value =
-            serde_json::from_str(r#"{"status": "ok", "added": [], "removed": [], "changed": []}"#)
-                .unwrap();
+            serde_json::from_str(r#"{"status": "ok", "added": [], "removed": [], "changed": []}"#)?;
         assert_eq!(reload_summary(&v), "No changes detected\n");
+        Ok(())
     }
 
     #[test]

@@ -202,35 +202,42 @@ mod tests {
         );
     }
 
-    /// Connects to `addr` and waits (bounded) for the outcome, as the reactor would.
-    fn probe(addr: SocketAddr) -> Outcome {
-        let stream = match connect(addr, "127.0.0.1", addr.port()) {
+    /// Connects to `addr` and waits for writability in a mio poll, as the reactor does.
+    fn probe(addr: SocketAddr) -> io::Result<Outcome> {
+        let mut stream = match connect(addr, "127.0.0.1", addr.port()) {
             Ok(s) => s,
-            Err(NotStarted::Failed(outcome)) => return outcome,
-            Err(NotStarted::Machinery(e)) => panic!("{e}"),
+            Err(NotStarted::Failed(outcome)) => return Ok(outcome),
+            Err(NotStarted::Machinery(e)) => return Err(io::Error::other(e)),
         };
+        let mut poll = mio::Poll::new()?;
+        let mut events = mio::Events::with_capacity(4);
+        poll.registry()
+            .register(&mut stream, mio::Token(0), mio::Interest::WRITABLE)?;
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
             if let Some(outcome) = connected(&stream, "127.0.0.1", addr.port()) {
-                return outcome;
+                return Ok(outcome);
             }
-            assert!(Instant::now() < deadline, "connect never finished");
-            std::thread::sleep(Duration::from_millis(5));
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::other("connect never finished"));
+            }
+            poll.poll(&mut events, Some(left))?;
         }
     }
 
     #[test]
-    fn tcp_success_and_refusal() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let outcome = probe(addr);
+    fn tcp_success_and_refusal() -> io::Result<()> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let outcome = probe(addr)?;
         assert!(outcome.passed, "{outcome:?}");
         assert_eq!(
             outcome.message,
             format!("TCP connection to 127.0.0.1:{} succeeded", addr.port())
         );
         drop(listener);
-        let outcome = probe(addr);
+        let outcome = probe(addr)?;
         assert!(!outcome.passed);
         assert_eq!(
             outcome.message,
@@ -240,5 +247,6 @@ mod tests {
             tcp_timeout("db", 5432, 10).message,
             "TCP connection to db:5432 timed out after 10s"
         );
+        Ok(())
     }
 }

@@ -166,12 +166,12 @@ mod tests {
     struct TempDir(PathBuf);
 
     impl TempDir {
-        fn new(tag: &str) -> TempDir {
+        fn new(tag: &str) -> io::Result<TempDir> {
             let dir =
                 std::env::temp_dir().join(format!("supervice-output-{tag}-{}", std::process::id()));
             let _ = fs::remove_dir_all(&dir);
-            fs::create_dir_all(&dir).unwrap();
-            TempDir(dir)
+            fs::create_dir_all(&dir)?;
+            Ok(TempDir(dir))
         }
     }
 
@@ -186,24 +186,25 @@ mod tests {
     }
 
     #[test]
-    fn appends_and_counts_from_existing_size() {
-        let dir = TempDir::new("append");
+    fn appends_and_counts_from_existing_size() -> io::Result<()> {
+        let dir = TempDir::new("append")?;
         let path = dir.0.join("out.log");
-        fs::write(&path, b"12345").unwrap();
-        let mut f = RotatingFile::open(&path, 8, 2).unwrap();
-        f.write_stream(b"abcdef").unwrap();
+        fs::write(&path, b"12345")?;
+        let mut f = RotatingFile::open(&path, 8, 2)?;
+        f.write_stream(b"abcdef")?;
         assert_eq!(read(&path), b"def");
         assert_eq!(read(&backup_path(&path, 1)), b"12345abc");
+        Ok(())
     }
 
     #[test]
-    fn stream_is_split_exactly_and_nothing_lost() {
-        let dir = TempDir::new("split");
+    fn stream_is_split_exactly_and_nothing_lost() -> io::Result<()> {
+        let dir = TempDir::new("split")?;
         let path = dir.0.join("out.log");
-        let mut f = RotatingFile::open(&path, 2000, 3).unwrap();
+        let mut f = RotatingFile::open(&path, 2000, 3)?;
         let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         for chunk in data.chunks(333) {
-            assert!(f.write_stream(chunk).unwrap().is_none());
+            assert!(f.write_stream(chunk)?.is_none());
         }
         let mut all = read(&backup_path(&path, 2));
         all.extend(read(&backup_path(&path, 1)));
@@ -212,93 +213,96 @@ mod tests {
         assert_eq!(read(&backup_path(&path, 2)).len(), 2000);
         assert_eq!(read(&path).len(), 1000);
         assert!(!backup_path(&path, 3).exists());
+        Ok(())
     }
 
     #[test]
-    fn oldest_backup_is_dropped() {
-        let dir = TempDir::new("oldest");
+    fn oldest_backup_is_dropped() -> io::Result<()> {
+        let dir = TempDir::new("oldest")?;
         let path = dir.0.join("out.log");
-        let mut f = RotatingFile::open(&path, 4, 2).unwrap();
-        f.write_stream(b"aaaabbbbccccdd").unwrap();
+        let mut f = RotatingFile::open(&path, 4, 2)?;
+        f.write_stream(b"aaaabbbbccccdd")?;
         assert_eq!(read(&backup_path(&path, 2)), b"bbbb");
         assert_eq!(read(&backup_path(&path, 1)), b"cccc");
         assert_eq!(read(&path), b"dd");
         assert!(!backup_path(&path, 3).exists());
+        Ok(())
     }
 
     #[test]
-    fn zero_backups_truncates() {
-        let dir = TempDir::new("zero");
+    fn zero_backups_truncates() -> io::Result<()> {
+        let dir = TempDir::new("zero")?;
         let path = dir.0.join("out.log");
-        let mut f = RotatingFile::open(&path, 4, 0).unwrap();
-        f.write_stream(b"aaaabb").unwrap();
+        let mut f = RotatingFile::open(&path, 4, 0)?;
+        f.write_stream(b"aaaabb")?;
         assert_eq!(read(&path), b"bb");
         assert!(!backup_path(&path, 1).exists());
+        Ok(())
     }
 
     #[test]
-    fn zero_maxbytes_never_rotates() {
-        let dir = TempDir::new("never");
+    fn zero_maxbytes_never_rotates() -> io::Result<()> {
+        let dir = TempDir::new("never")?;
         let path = dir.0.join("out.log");
-        let mut f = RotatingFile::open(&path, 0, 3).unwrap();
+        let mut f = RotatingFile::open(&path, 0, 3)?;
         for _ in 0..100 {
-            f.write_stream(&[b'x'; 1000]).unwrap();
+            f.write_stream(&[b'x'; 1000])?;
         }
         assert_eq!(read(&path).len(), 100_000);
         assert!(!backup_path(&path, 1).exists());
+        Ok(())
     }
 
     #[test]
-    fn records_are_not_split() {
-        let dir = TempDir::new("records");
+    fn records_are_not_split() -> io::Result<()> {
+        let dir = TempDir::new("records")?;
         let path = dir.0.join("d.log");
-        let mut f = RotatingFile::open(&path, 10, 1).unwrap();
-        f.write_record(b"1234567\n").unwrap();
-        f.write_record(b"abcdefg\n").unwrap();
+        let mut f = RotatingFile::open(&path, 10, 1)?;
+        f.write_record(b"1234567\n")?;
+        f.write_record(b"abcdefg\n")?;
         assert_eq!(read(&backup_path(&path, 1)), b"1234567\n");
         assert_eq!(read(&path), b"abcdefg\n");
+        Ok(())
     }
 
     #[test]
-    fn two_writers_on_one_file_never_overwrite_each_other() {
-        let dir = TempDir::new("shared");
+    fn two_writers_on_one_file_never_overwrite_each_other() -> io::Result<()> {
+        let dir = TempDir::new("shared")?;
         let path = dir.0.join("both.log");
-        let mut a = RotatingFile::open(&path, 0, 0).unwrap();
-        let mut b = RotatingFile::open(&path, 0, 0).unwrap();
-        a.write_stream(b"aaaa").unwrap();
-        b.write_stream(b"bb").unwrap();
-        b.write_stream(b"cc").unwrap();
-        a.write_stream(b"d").unwrap();
+        let mut a = RotatingFile::open(&path, 0, 0)?;
+        let mut b = RotatingFile::open(&path, 0, 0)?;
+        a.write_stream(b"aaaa")?;
+        b.write_stream(b"bb")?;
+        b.write_stream(b"cc")?;
+        a.write_stream(b"d")?;
         assert_eq!(read(&path), b"aaaabbccd");
+        Ok(())
     }
 
     #[test]
-    fn truncation_behind_our_back_is_written_from_the_new_end() {
-        let dir = TempDir::new("trunc");
+    fn truncation_behind_our_back_is_written_from_the_new_end() -> io::Result<()> {
+        let dir = TempDir::new("trunc")?;
         let path = dir.0.join("t.log");
-        let mut f = RotatingFile::open(&path, 0, 0).unwrap();
-        f.write_stream(b"0123456789").unwrap();
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
-        f.write_stream(b"xy").unwrap();
+        let mut f = RotatingFile::open(&path, 0, 0)?;
+        f.write_stream(b"0123456789")?;
+        fs::OpenOptions::new().write(true).open(&path)?.set_len(0)?;
+        f.write_stream(b"xy")?;
         assert_eq!(read(&path), b"xy");
+        Ok(())
     }
 
     #[test]
-    fn failed_rotation_keeps_every_byte() {
-        let dir = TempDir::new("failrot");
+    fn failed_rotation_keeps_every_byte() -> io::Result<()> {
+        let dir = TempDir::new("failrot")?;
         let path = dir.0.join("out.log");
-        let mut f = RotatingFile::open(&path, 4, 1).unwrap();
-        f.write_stream(b"aaaa").unwrap();
+        let mut f = RotatingFile::open(&path, 4, 1)?;
+        f.write_stream(b"aaaa")?;
         // A directory where the backup must go makes the rename fail.
-        fs::create_dir(backup_path(&path, 1)).unwrap();
-        fs::write(backup_path(&path, 1).join("keep"), b"x").unwrap();
-        let result = f.write_stream(b"bb").unwrap();
+        fs::create_dir(backup_path(&path, 1))?;
+        fs::write(backup_path(&path, 1).join("keep"), b"x")?;
+        let result = f.write_stream(b"bb")?;
         assert!(result.is_some(), "rotation failure is reported");
         assert_eq!(read(&path), b"aaaabb");
+        Ok(())
     }
 }

@@ -144,17 +144,18 @@ mod tests {
     }
 
     #[test]
-    fn wait_sleeps_until_the_timer() {
-        let mut reactor: Reactor<u8> = Reactor::new().unwrap();
+    fn wait_sleeps_until_the_timer() -> io::Result<()> {
+        let mut reactor: Reactor<u8> = Reactor::new()?;
         let mut events = Events::with_capacity(4);
         reactor.arm_in(Duration::from_millis(30), 1);
         let start = Instant::now();
         let mut fired = None;
         while fired.is_none() {
-            reactor.wait(&mut events, false).unwrap();
+            reactor.wait(&mut events, false)?;
             fired = reactor.expired();
         }
         assert_eq!(fired, Some(1));
         assert!(start.elapsed() >= Duration::from_millis(30));
+        Ok(())
     }
 }

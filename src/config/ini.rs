@@ -210,7 +210,10 @@ mod tests {
     use super::*;
 
     fn parse_ok(text: &str) -> Ini {
-        parse(text, Options::default()).expect("parses")
+        match parse(text, Options::default()) {
+            Ok(ini) => ini,
+            Err(e) => panic!("{text:?} does not parse: {e}"),
+        }
     }
 
     fn value<'a>(ini: &'a Ini, section: &str, key: &str) -> Option<&'a str> {
@@ -233,13 +236,12 @@ mod tests {
 
     #[test]
     fn supervisord_dialect_strips_inline_comments() {
-        let ini = parse(
-            "[a]\ncommand = sleep 10 ; note\n",
-            Options {
-                inline_comments: true,
-            },
-        )
-        .expect("parses");
+        let options = Options {
+            inline_comments: true,
+        };
+        let Ok(ini) = parse("[a]\ncommand = sleep 10 ; note\n", options) else {
+            panic!("does not parse");
+        };
         assert_eq!(value(&ini, "a", "command"), Some("sleep 10"));
     }
 

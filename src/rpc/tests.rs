@@ -4,6 +4,8 @@ use super::conn::{Conn, Progress};
 use super::*;
 use std::io::{self, Read, Write};
 
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
 fn code(body: &[u8]) -> (&'static str, String) {
     let e = decode(body).unwrap_err();
     (e.code, e.message)
@@ -16,18 +18,19 @@ fn frame_is_big_endian_length_then_body() {
 }
 
 #[test]
-fn reader_survives_byte_by_byte_delivery() {
+fn reader_survives_byte_by_byte_delivery() -> TestResult {
     let data = frame(br#"{"command": "status"}"#);
     let mut reader = FrameReader::default();
-    let mut body = None;
+    let mut bodies = Vec::new();
     for b in &data {
-        let (used, done) = reader.push(std::slice::from_ref(b)).unwrap();
+        let (used, done) = reader
+            .push(std::slice::from_ref(b))
+            .map_err(|e| format!("{e:?}"))?;
         assert_eq!(used, 1);
-        if done.is_some() {
-            body = done;
-        }
+        bodies.extend(done);
     }
-    assert_eq!(body.unwrap(), br#"{"command": "status"}"#);
+    assert_eq!(bodies, vec![br#"{"command": "status"}"#.to_vec()]);
+    Ok(())
 }
 
 #[test]
@@ -35,9 +38,7 @@ fn reader_stops_at_the_end_of_the_first_frame() {
     let mut data = frame(b"ab");
     data.extend(frame(b"cd"));
     let mut reader = FrameReader::default();
-    let (used, body) = reader.push(&data).unwrap();
-    assert_eq!(used, 6);
-    assert_eq!(body.unwrap(), b"ab");
+    assert_eq!(reader.push(&data), Ok((6, Some(b"ab".to_vec()))));
 }
 
 #[test]
@@ -84,8 +85,8 @@ fn every_command_decodes() {
 
 #[test]
 fn restart_force_is_python_truthiness() {
-    let force = |json: &str| match decode(json.as_bytes()).unwrap() {
-        Request::Restart { force, .. } => force,
+    let force = |json: &str| match decode(json.as_bytes()) {
+        Ok(Request::Restart { force, .. }) => force,
         other => panic!("{other:?}"),
     };
     assert!(!force(r#"{"command": "restart", "name": "a"}"#));
@@ -164,31 +165,31 @@ fn protocol_errors_have_supervice_codes() {
 }
 
 #[test]
-fn replies_keep_key_order_and_escape_like_python() {
+fn replies_keep_key_order_and_escape_like_python() -> TestResult {
     let body = Reply::ok("Started wéb \"x\"\n");
     assert_eq!(
-        String::from_utf8(body).unwrap(),
+        String::from_utf8(body)?,
         r#"{"status": "ok", "message": "Started w\u00e9b \"x\"\n"}"#
     );
     let body = ProtocolError::too_large(5_000_000).reply();
-    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
     assert_eq!(v["status"], "error");
     assert_eq!(v["code"], "INTERNAL_ERROR");
     let mut out = String::new();
     push_json_string(&mut out, "\u{1F600}\u{7f}");
     assert_eq!(out, r#""\ud83d\ude00\u007f""#);
+    Ok(())
 }
 
 #[test]
-fn request_encoding_is_what_supervicectl_sends() {
+fn request_encoding_is_what_supervicectl_sends() -> TestResult {
     let v: serde_json::Value = serde_json::from_slice(
         &Request::Restart {
             name: "a".into(),
             force: true,
         }
         .encode(),
-    )
-    .unwrap();
+    )?;
     assert_eq!(
         v,
         serde_json::json!({"command": "restart", "name": "a", "force": true})
@@ -203,6 +204,7 @@ fn request_encoding_is_what_supervicectl_sends() {
     ] {
         assert_eq!(decode(&request.encode()), Ok(request));
     }
+    Ok(())
 }
 
 /// A stream that delivers its input in fixed pieces and accepts a limited output each

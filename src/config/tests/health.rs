@@ -36,7 +36,7 @@ fn healthcheck_type_is_case_insensitive() {
         HealthCheck::Tcp {
             host: "127.0.0.1".into(),
             port: 80,
-            addr: "127.0.0.1:80".parse().unwrap(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 80)),
         }
     );
     let config = ok(&web(
@@ -154,7 +154,7 @@ fn tcp_check_needs_a_port_in_range() {
             HealthCheck::Tcp {
                 host: "127.0.0.1".into(),
                 port: good,
-                addr: format!("127.0.0.1:{good}").parse().unwrap(),
+                addr: SocketAddr::from(([127, 0, 0, 1], good)),
             }
         );
     }
@@ -166,14 +166,18 @@ fn tcp_host_accepts_ipv6_literals_and_rejects_unresolvable_names() {
         "healthcheck_type = tcp\nhealthcheck_port = 80\nhealthcheck_host = ::1",
     ));
     match &only_program(&config).health.check {
-        HealthCheck::Tcp { addr, .. } => assert_eq!(*addr, "[::1]:80".parse().unwrap()),
+        HealthCheck::Tcp { addr, .. } => {
+            assert_eq!(*addr, SocketAddr::from((Ipv6Addr::LOCALHOST, 80)))
+        }
         other => panic!("{other:?}"),
     }
     let config = ok(&web(
         "healthcheck_type = tcp\nhealthcheck_port = 80\nhealthcheck_host = [::1]",
     ));
     match &only_program(&config).health.check {
-        HealthCheck::Tcp { addr, .. } => assert_eq!(*addr, "[::1]:80".parse().unwrap()),
+        HealthCheck::Tcp { addr, .. } => {
+            assert_eq!(*addr, SocketAddr::from((Ipv6Addr::LOCALHOST, 80)))
+        }
         other => panic!("{other:?}"),
     }
     let message = err(&web(
@@ -207,7 +211,7 @@ fn tcp_host_defaults_and_can_be_set() {
         HealthCheck::Tcp {
             host: "127.0.0.1".into(),
             port: 80,
-            addr: "127.0.0.1:80".parse().unwrap(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 80)),
         }
     );
 }

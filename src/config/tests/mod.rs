@@ -6,6 +6,7 @@ use super::*;
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::net::{Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nix::sys::signal::Signal;
@@ -26,7 +27,7 @@ impl TempDir {
             std::process::id()
         ));
         let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create temp dir");
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {dir:?}: {e}"));
         TempDir(dir)
     }
 
@@ -41,13 +42,13 @@ impl TempDir {
 
     fn mkdir(&self, name: &str) -> String {
         let dir = self.0.join(name);
-        fs::create_dir_all(&dir).expect("create dir");
+        fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("create {dir:?}: {e}"));
         dir.display().to_string()
     }
 
     fn write(&self, name: &str, contents: &str) -> String {
         let file = self.0.join(name);
-        fs::write(&file, contents).expect("write file");
+        fs::write(&file, contents).unwrap_or_else(|e| panic!("write {file:?}: {e}"));
         file.display().to_string()
     }
 }
@@ -115,6 +116,11 @@ fn names(config: &Config) -> Vec<String> {
 
 fn group<'a>(config: &'a Config, name: &str) -> Option<&'a Group> {
     config.groups.iter().find(|g| g.name == name)
+}
+
+/// The programs of a group, or nothing if there is no such group.
+fn members(config: &Config, name: &str) -> Vec<String> {
+    group(config, name).map_or_else(Vec::new, |g| g.programs.clone())
 }
 
 fn group_names(config: &Config) -> Vec<&str> {

@@ -183,7 +183,7 @@ fn numprocs_names_instances_and_expands_process_num() {
         .path
         .to_string_lossy()
         .contains("%(process_num)s"));
-    assert_eq!(group(&config, "w").unwrap().programs, strings(&["w"]));
+    assert_eq!(members(&config, "w"), strings(&["w"]));
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
 }
 

@@ -141,11 +141,8 @@ pub fn run_script(
     }
 }
 
-/// The outcome of a script that exited: `setup` is a failure it reported before exec.
-pub fn script_outcome(exit: Exit, setup: Option<SpawnError>, stderr: &[u8]) -> Outcome {
-    if let Some(SpawnError::Transient(m) | SpawnError::Permanent(m)) = setup {
-        return Outcome::fail(format!("Health check script error: {m}"));
-    }
+/// The outcome of a script that ran and exited.
+pub fn script_outcome(exit: Exit, stderr: &[u8]) -> Outcome {
     let rc = exit.rc();
     let mut message = format!("Health check script exited with code {rc}");
     if rc == 0 {
@@ -171,31 +168,20 @@ mod tests {
 
     #[test]
     fn script_messages() {
-        let ok = script_outcome(Exit::Code(0), None, b"ignored");
+        let ok = script_outcome(Exit::Code(0), b"ignored");
         assert_eq!(
             ok,
             Outcome::pass("Health check script exited with code 0".into())
         );
-        let bad = script_outcome(Exit::Code(2), None, b"  db down\n");
+        let bad = script_outcome(Exit::Code(2), b"  db down\n");
         assert_eq!(
             bad,
             Outcome::fail("Health check script exited with code 2: db down".into())
         );
-        let quiet = script_outcome(Exit::Code(1), None, b"");
+        let quiet = script_outcome(Exit::Code(1), b"");
         assert_eq!(quiet.message, "Health check script exited with code 1");
-        let killed = script_outcome(Exit::Signal(9), None, b"");
+        let killed = script_outcome(Exit::Signal(9), b"");
         assert_eq!(killed.message, "Health check script exited with code -9");
-        let setup = script_outcome(
-            Exit::Code(127),
-            Some(SpawnError::Permanent(
-                "setuid: Operation not permitted".into(),
-            )),
-            b"",
-        );
-        assert_eq!(
-            setup.message,
-            "Health check script error: setuid: Operation not permitted"
-        );
         assert_eq!(
             script_timeout(3).message,
             "Health check script timed out after 3s"

@@ -95,6 +95,7 @@ pub enum Event {
     Stop,
     /// SIGKILL at once (`restart --force`, shutdown_timeout).
     Kill,
+    /// The program was exec'd (a failure before exec is `SpawnFailed`).
     Spawned {
         pid: i32,
     },
@@ -110,8 +111,6 @@ pub enum Event {
         passed: bool,
         message: String,
     },
-    /// The child's exec succeeded (its exec-status pipe closed without a report).
-    Execed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,16 +267,9 @@ impl Lifecycle {
                 self.spawn_failed(permanent, &reason, now, out)
             }
             (Starting, Event::Timer) => self.running(now, out),
-            (Starting, Event::Execed) if self.policy.startsecs_ms == 0 => self.running(now, out),
             (Starting, Event::Exited(exit)) => self.early_exit(exit, now, out),
             (Running | Unhealthy, Event::Exited(exit)) => self.run_ended(exit, now, out),
-            (Stopping, Event::Exited(_) | Event::SpawnFailed { .. }) => self.stopped(now, out),
-            // Only if startsecs passed before exec reported back: still a failed spawn.
-            (Running | Unhealthy, Event::SpawnFailed { permanent, reason }) => {
-                self.running_since = None;
-                self.stop_health(out);
-                self.spawn_failed(permanent, &reason, now, out)
-            }
+            (Stopping, Event::Exited(_)) => self.stopped(now, out),
             (Stopping, Event::Timer) => self.escalate(now, out),
             (Backoff, Event::Timer) => self.backoff_over(now, out),
             (Running | Unhealthy, Event::Health { passed: true, .. }) => self.health_passed(out),
@@ -296,8 +288,7 @@ impl Lifecycle {
                 Event::Spawned { .. }
                 | Event::SpawnFailed { .. }
                 | Event::Timer
-                | Event::Health { .. }
-                | Event::Execed,
+                | Event::Health { .. },
             ) => {}
             (_, Event::Exited(_)) => self.pid = None,
         }
@@ -330,12 +321,13 @@ impl Lifecycle {
         out.push(Action::Spawn);
     }
 
-    /// With startsecs=0 the run is RUNNING once exec succeeded (`Execed`), so a command
-    /// that cannot be exec'd is never reported as started.
+    /// `Spawned` means the program was exec'd, so with startsecs=0 it is RUNNING at once.
     fn spawned(&mut self, pid: i32, now: u64, out: &mut Actions) {
         self.pid = Some(pid);
         self.spawned_at = now;
-        if self.policy.startsecs_ms > 0 {
+        if self.policy.startsecs_ms == 0 {
+            self.running(now, out);
+        } else {
             out.push(Action::Arm(now + self.policy.startsecs_ms));
         }
     }

@@ -16,8 +16,6 @@ pub enum Source {
     Listener,
     /// A child's stdout or stderr pipe (index into the pumps).
     Output(usize),
-    /// A child's exec-status pipe (index of the instance).
-    ExecStatus(usize),
     /// An RPC connection (index into the connections).
     Client(usize),
     /// A health check's socket or pipe (index of the instance).
@@ -33,7 +31,6 @@ impl Source {
             Source::Signals => (0, 0),
             Source::Listener => (0, 1),
             Source::Output(i) => (i, 2),
-            Source::ExecStatus(i) => (i, 3),
             Source::Client(i) => (i, 4),
             Source::Health(i) => (i, 5),
         };
@@ -46,7 +43,6 @@ impl Source {
             0 => Source::Signals,
             1 => Source::Listener,
             2 => Source::Output(index),
-            3 => Source::ExecStatus(index),
             4 => Source::Client(index),
             5 => Source::Health(index),
             _ => return None,
@@ -134,7 +130,6 @@ mod tests {
             Source::Listener,
             Source::Output(0),
             Source::Output(12345),
-            Source::ExecStatus(7),
             Source::Client(1 << 20),
             Source::Health(3),
         ] {

@@ -63,6 +63,7 @@ pub fn state_path(global: &Global) -> PathBuf {
 /// What `/proc/<pid>/stat` says about a process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProcStat {
+    pub ppid: i32,
     pub pgid: i32,
     pub sid: i32,
     pub starttime: u64,
@@ -75,6 +76,7 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     Some(ProcStat {
         zombie: matches!(*fields.first()?, "Z" | "X"),
+        ppid: fields.get(1)?.parse().ok()?,
         pgid: fields.get(2)?.parse().ok()?,
         sid: fields.get(3)?.parse().ok()?,
         starttime: fields.get(19)?.parse().ok()?,
@@ -327,8 +329,8 @@ impl StateFile {
         }
     }
 
-    /// Replaces the file with `records`: a 0600 temp file in the same directory, fsync,
-    /// rename. Returns a message to log when writing starts or stops failing.
+    /// Replaces the file with `records`: a 0600 temp file in the same directory, then a
+    /// rename over the old one. Returns a message to log when writing starts or stops failing.
     pub fn save(&mut self, records: &[Record]) -> Option<String> {
         let result = self.write(records);
         match (result, self.failing) {
@@ -363,7 +365,10 @@ impl StateFile {
                 .mode(0o600)
                 .open(&temp)?;
             file.write_all(encode(records, &self.boot_id).as_bytes())?;
-            file.sync_all()?;
+            // No fsync: the rename alone makes the update atomic, and what the file
+            // protects against (a daemon killed while its children live on) does not
+            // lose the page cache, while a power loss leaves no children to reconcile.
+            // An fsync would stall the one event loop behind the disk.
             fs::rename(&temp, &self.path)
         })();
         if result.is_err() {

@@ -1,12 +1,14 @@
 //! fork/exec of one child.
 //!
 //! Everything the child needs (paths, argv, envp, credentials) is prepared in the parent,
-//! so between fork and exec the child makes only async-signal-safe libc calls, in
-//! Supervice's order: stdio, chdir (still as the daemon's user), default signal
-//! dispositions and an empty mask, setsid, setgroups/setgid/setuid, pdeathsig (after the
-//! credential change, which would clear it), exec. A failure in there is written to a
-//! CLOEXEC status pipe as (step, errno), so a program's own exit code 126 or 127 is never
-//! mistaken for a failed spawn: the pipe reads EOF once exec succeeded.
+//! so between clone and exec the child makes only system calls, in Supervice's order:
+//! stdio, chdir (still as the daemon's user), default signal dispositions and an empty
+//! mask, setsid, setgroups/setgid/setuid, pdeathsig (after the credential change, which
+//! would clear it), exec. The child shares the daemon's memory until it execs
+//! (`CLONE_VM | CLONE_VFORK`, like `posix_spawn`), so a spawn costs the same whatever the
+//! daemon's size. A failure before exec is written to a CLOEXEC status pipe as (step,
+//! errno), so a program's own exit code 126 or 127 is never mistaken for a failed spawn;
+//! when `spawn` returns, the child has exec'd or that report is there to read.
 
 use std::ffi::{CString, OsString};
 use std::fmt;
@@ -171,12 +173,10 @@ pub struct Stdio {
     pub stderr: OwnedFd,
 }
 
-/// A forked child and the parent's ends of its pipes.
+/// A child that exec'd its program.
 #[derive(Debug)]
 pub struct Child {
     pub pid: i32,
-    /// Reads (step, errno) if the setup failed, EOF once exec succeeded.
-    pub status: OwnedFd,
 }
 
 /// Everything the child uses between fork and exec, prepared without the child allocating.
@@ -281,11 +281,76 @@ pub fn spawn(spec: Spec<'_>, stdio: Stdio) -> Result<Child, SpawnError> {
 
     let (status_read, status_write) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::from_errno(e, "pipe"))?;
+    let child = ChildSetup {
+        plan: &plan,
+        argv: &argv_ptrs,
+        envp: &envp_ptrs,
+        groups: &groups,
+        stdio: &stdio,
+        status: status_write.as_raw_fd(),
+    };
+    let pid = clone_and_exec(&child)?;
+    drop(status_write);
+    drop(stdio);
+    // CLONE_VFORK: we only run again once the child has exec'd (its end of the status
+    // pipe closed: EOF) or has reported why not and exited.
+    let mut report = [0u8; 8];
+    let n = nix::unistd::read(&status_read, &mut report).unwrap_or(0);
+    if n == 0 {
+        return Ok(Child { pid });
+    }
+    let failure = decode_status(&report[..n], &program_name(&plan), spec.directory);
+    // The child has exited already; collect it so it is not reported as an exit later.
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    Err(failure.unwrap_or_else(|| SpawnError::Transient("child setup failed".into())))
+}
+
+fn program_name(plan: &Plan) -> String {
+    plan.path.to_string_lossy().into_owned()
+}
+
+/// What the child needs, behind one pointer for `clone`.
+struct ChildSetup<'a> {
+    plan: &'a Plan,
+    argv: &'a [*const libc::c_char],
+    envp: &'a [*const libc::c_char],
+    groups: &'a [libc::gid_t],
+    stdio: &'a Stdio,
+    status: RawFd,
+}
+
+/// Bytes of stack for the child between clone and exec.
+const CHILD_STACK: usize = 64 * 1024;
+
+/// `clone(CLONE_VM | CLONE_VFORK)`: the child borrows the daemon's memory until it execs,
+/// so nothing is copied, whatever the daemon's size (fork copied its page tables for
+/// every spawn). The daemon waits meanwhile, as `posix_spawn` does.
+fn clone_and_exec(child: &ChildSetup<'_>) -> Result<i32, SpawnError> {
+    extern "C" fn run(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: `arg` is the ChildSetup that clone_and_exec keeps alive; the parent is
+        // suspended until this child execs or exits, so nothing changes under us.
+        unsafe {
+            let child = &*(arg as *const ChildSetup<'_>);
+            exec_child(
+                child.plan,
+                child.argv,
+                child.envp,
+                child.groups,
+                child.stdio,
+                child.status,
+            )
+        }
+    }
+    let mut stack = vec![0u8; CHILD_STACK];
+    // SAFETY: the stack grows down from the end of a buffer that outlives the child's
+    // use of it (CLONE_VFORK returns only after exec or exit).
+    let top = unsafe { stack.as_mut_ptr().add(CHILD_STACK) };
+    let top = (top as usize & !15) as *mut libc::c_void;
 
     // Until the child has reset the daemon's signal handlers, a signal reaching it
     // would run them in the child (and write to the daemon's signal pipe): block
-    // everything across the fork; the child unblocks once its handlers are the defaults.
-    // SAFETY: sigprocmask with sets we own; the parent restores its mask right after.
+    // everything across the clone; the child unblocks once its handlers are defaults.
+    // SAFETY: sigprocmask with sets we own; the mask is restored right after.
     let saved_mask = unsafe {
         let mut all: libc::sigset_t = std::mem::zeroed();
         let mut saved: libc::sigset_t = std::mem::zeroed();
@@ -293,40 +358,26 @@ pub fn spawn(spec: Spec<'_>, stdio: Stdio) -> Result<Child, SpawnError> {
         libc::sigprocmask(libc::SIG_SETMASK, &all, &mut saved);
         saved
     };
-    // SAFETY: the daemon is single-threaded, so the child inherits no locks held by other
-    // threads; the child runs only `exec_child`, which makes async-signal-safe calls on
-    // data prepared above, and never returns.
-    let pid = unsafe { libc::fork() };
-    let fork_errno = Errno::last();
-    if pid != 0 {
-        // SAFETY: restores the mask saved above.
-        unsafe {
-            libc::sigprocmask(libc::SIG_SETMASK, &saved_mask, std::ptr::null_mut());
-        }
+    // SAFETY: the child runs `run` on its own stack with the daemon's memory; it makes
+    // only raw system calls on data prepared before, and execs or exits.
+    let pid = unsafe {
+        libc::clone(
+            run,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            child as *const ChildSetup<'_> as *mut libc::c_void,
+        )
+    };
+    let clone_errno = Errno::last();
+    // SAFETY: restores the mask saved above.
+    unsafe {
+        libc::sigprocmask(libc::SIG_SETMASK, &saved_mask, std::ptr::null_mut());
     }
+    drop(stack);
     if pid < 0 {
-        return Err(SpawnError::from_errno(fork_errno, "fork"));
+        return Err(SpawnError::from_errno(clone_errno, "clone"));
     }
-    if pid == 0 {
-        // SAFETY: we are the freshly forked child; see exec_child.
-        unsafe {
-            exec_child(
-                &plan,
-                &argv_ptrs,
-                &envp_ptrs,
-                &groups,
-                &stdio,
-                status_write.as_raw_fd(),
-            )
-        }
-    }
-    drop(status_write);
-    drop(stdio);
-    set_nonblocking(status_read.as_raw_fd());
-    Ok(Child {
-        pid,
-        status: status_read,
-    })
+    Ok(pid)
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
@@ -399,14 +450,18 @@ unsafe fn exec_child(
     if libc::setsid() < 0 {
         fail(Step::Setsid);
     }
+    // Raw system calls: the C library's wrappers coordinate all of a process's
+    // threads and keep state in memory we share with the daemon.
     if let Some(creds) = &plan.credentials {
-        if creds.groups.is_some() && libc::setgroups(groups.len(), groups.as_ptr()) < 0 {
+        if creds.groups.is_some()
+            && libc::syscall(libc::SYS_setgroups, groups.len(), groups.as_ptr()) < 0
+        {
             fail(Step::Setgroups);
         }
-        if libc::setgid(creds.gid.as_raw()) < 0 {
+        if libc::syscall(libc::SYS_setgid, creds.gid.as_raw()) < 0 {
             fail(Step::Setgid);
         }
-        if libc::setuid(creds.uid.as_raw()) < 0 {
+        if libc::syscall(libc::SYS_setuid, creds.uid.as_raw()) < 0 {
             fail(Step::Setuid);
         }
     }

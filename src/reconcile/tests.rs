@@ -59,6 +59,7 @@ fn stat_parsing_survives_odd_command_names() -> TestResult {
     assert_eq!(
         parse_stat(line),
         Some(ProcStat {
+            ppid: 1,
             pgid: 4242,
             sid: 4242,
             starttime: 98765,

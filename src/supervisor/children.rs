@@ -102,24 +102,7 @@ impl Supervisor {
             pdeathsig: config.pdeathsig,
         };
         let child = spawn::spawn(spec, stdio)?;
-
-        let registry = self.reactor.registry();
-        let token = Source::ExecStatus(index).token();
-        // Unwatched, the status pipe would never say exec succeeded: assume it did.
-        let status = match registry.register(
-            &mut SourceFd(&child.status.as_raw_fd()),
-            token,
-            Interest::READABLE,
-        ) {
-            Ok(()) => Some(child.status),
-            Err(e) => {
-                warn!("{}: cannot watch exec status: {e}", config.name);
-                None
-            }
-        };
         if let Some(slot) = self.slot_mut(index) {
-            slot.exec_status = status;
-            slot.exec_error = None;
             // Recorded from the moment of the spawn, not only once RUNNING.
             slot.token = reconcile::spawn_token(child.pid);
         }
@@ -134,43 +117,6 @@ impl Supervisor {
             }
         }
         Ok(child.pid)
-    }
-
-    /// Reads the exec-status pipe: EOF means exec succeeded (the lifecycle hears
-    /// `Execed`); bytes are a setup failure that the exit, when reaped, turns into
-    /// `SpawnFailed`.
-    pub(super) fn exec_status_ready(&mut self, index: usize) {
-        if self.read_exec_status(index) {
-            self.drive(index, Event::Execed);
-        }
-    }
-
-    /// Returns true when the pipe reported a successful exec.
-    fn read_exec_status(&mut self, index: usize) -> bool {
-        let Some(slot) = self.slot_mut(index) else {
-            return false;
-        };
-        let Some(fd) = slot.exec_status.as_ref() else {
-            return false;
-        };
-        let mut report = [0u8; 8];
-        let n = match nix::unistd::read(fd, &mut report) {
-            Err(Errno::EAGAIN | Errno::EINTR) => return false,
-            Err(_) => 0,
-            Ok(n) => n,
-        };
-        if n > 0 {
-            let program = slot.config.argv.first().map_or("", String::as_str);
-            let directory = slot.config.directory.as_deref();
-            slot.exec_error = spawn::decode_status(&report[..n], program, directory);
-        }
-        if let Some(fd) = slot.exec_status.take() {
-            let _ = self
-                .reactor
-                .registry()
-                .deregister(&mut SourceFd(&fd.as_raw_fd()));
-        }
-        n == 0
     }
 
     /// Collects every exited child; never blocks.
@@ -196,14 +142,9 @@ impl Supervisor {
         let Some(index) = self.by_pid.remove(&pid) else {
             return self.health_script_exited(pid, exit);
         };
-        // The child is gone, so its status pipe holds its whole report (or EOF).
-        if self.read_exec_status(index) {
-            self.drive(index, Event::Execed);
-        }
         self.note_lingering(index, pid);
-        let failure = self.slot_mut(index).and_then(|s| s.exec_error.take());
-        let event = failure.map_or(Event::Exited(exit), spawn_failed);
-        self.drive(index, event);
+        self.state_dirty = true;
+        self.drive(index, Event::Exited(exit));
         self.check_shutdown_done();
     }
 

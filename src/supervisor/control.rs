@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use log::{debug, warn};
+use log::{debug, info, warn};
 use mio::net::UnixStream;
 use mio::Interest;
 
@@ -26,6 +26,8 @@ pub const MAX_CLIENTS: usize = 1024;
 pub const IO_DEADLINE: Duration = Duration::from_secs(5);
 /// Bytes of requests and replies held for all clients together.
 const MAX_BUFFERED: usize = 64 * 1024 * 1024;
+/// Connections past `MAX_CLIENTS` that are read only to be told they are refused.
+const REFUSAL_SLOTS: usize = 64;
 /// After accept() fails (out of fds), it is tried again this much later.
 const ACCEPT_RETRY: Duration = Duration::from_millis(250);
 /// A request above this size makes the daemon check `MAX_BUFFERED`.
@@ -48,29 +50,42 @@ impl Supervisor {
                 return;
             };
             let (stream, _) = match socket.listener.accept() {
-                Ok(accepted) => accepted,
+                Ok(accepted) => {
+                    if self.accept_failing {
+                        self.accept_failing = false;
+                        info!("accept works again");
+                    }
+                    accepted
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // EMFILE and the like: the connection stays queued. Readiness will not
                     // be reported again for it, so look again shortly (or as soon as a
                     // connection closes) instead of spinning now.
+                    if !self.accept_failing {
+                        warn!("accept: {e}; retrying every {ACCEPT_RETRY:?} until it works");
+                        self.accept_failing = true;
+                    }
                     if !self.accept_paused {
-                        warn!("accept: {e}; retrying in {ACCEPT_RETRY:?}");
                         self.accept_paused = true;
                         self.reactor.arm_in(ACCEPT_RETRY, TimerKey::AcceptRetry);
                     }
                     return;
                 }
             };
-            if self.live_clients >= MAX_CLIENTS {
+            // A refused client still gets its request read, so the refusal is what it
+            // reads back (closing on a client that is still writing resets the stream).
+            // Past the limit, a few more are held just for that; beyond them, refused at once.
+            let refusal = if self.live_clients >= MAX_CLIENTS + REFUSAL_SLOTS {
                 refuse(stream, "Too many connections");
                 continue;
-            }
-            // A refused peer still gets its request read, so the refusal is what it
-            // reads back (closing on a client that is still writing resets the stream).
-            let refusal = self.check_peer(&stream).err();
-            if let Some(message) = &refusal {
+            } else if self.live_clients >= MAX_CLIENTS {
+                Some("Too many connections".to_string())
+            } else {
+                self.check_peer(&stream).err()
+            };
+            if let Some(message) = refusal.as_ref().filter(|m| m.starts_with("Permission")) {
                 warn!("{message}");
             }
             self.add_client(stream, refusal);

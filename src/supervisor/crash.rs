@@ -1,19 +1,37 @@
 //! The supervisor's side of crash safety: the state file it keeps current, and the
 //! pdeathsig probe it runs once at startup (see `crate::reconcile`).
 
+use std::time::Duration;
+
 use log::warn;
 
-use super::Supervisor;
+use super::{Supervisor, TimerKey};
 use crate::reconcile::Record;
 use crate::spawn;
 
+/// The shortest time between two writes of the state file.
+const STATE_WRITE_GAP: Duration = Duration::from_millis(250);
+
 impl Supervisor {
-    /// Records every live child in the state file, at most once per loop iteration.
+    /// Records every live child in the state file once children were spawned or reaped:
+    /// at the end of the loop iteration, and at most every `STATE_WRITE_GAP` (each write
+    /// covers every child; with thousands of them, a write per spawn would be quadratic).
     pub(super) fn save_state(&mut self) {
-        if !self.state_dirty {
+        if !self.state_dirty || self.state.is_none() {
+            return;
+        }
+        let now = self.reactor.now();
+        let gap = STATE_WRITE_GAP.as_millis() as u64;
+        if self.state_written > 0 && now < self.state_written + gap {
+            if !self.state_timer {
+                self.state_timer = true;
+                self.reactor
+                    .arm_at(self.state_written + gap, TimerKey::StateSave);
+            }
             return;
         }
         self.state_dirty = false;
+        self.state_written = now.max(1);
         let records: Vec<Record> = self
             .slots
             .iter()

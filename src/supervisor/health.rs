@@ -233,16 +233,11 @@ impl Supervisor {
             self.reactor.disarm(timer);
         }
         drain_stderr(&script, &mut stderr);
-        let mut report = [0u8; 8];
-        let setup = match nix::unistd::read(&script.child.status, &mut report) {
-            Ok(n) if n > 0 => spawn::decode_status(&report[..n], "/bin/sh", None),
-            _ => None,
-        };
         let _ = self
             .reactor
             .registry()
             .deregister(&mut SourceFd(&script.stderr.as_raw_fd()));
-        let outcome = health::script_outcome(exit, setup, &stderr);
+        let outcome = health::script_outcome(exit, &stderr);
         self.check_done(index, outcome);
     }
 

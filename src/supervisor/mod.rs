@@ -13,7 +13,6 @@ mod shutdown;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 use log::{debug, error, info, warn};
@@ -28,7 +27,7 @@ use crate::daemon::{Pidfile, Readiness, Socket};
 use crate::lifecycle::{Action, Event, Lifecycle, Policy, State};
 use crate::reactor::{Reactor, Source};
 use crate::reconcile::{self, StateFile};
-use crate::spawn::{self, BaseEnv, SpawnError};
+use crate::spawn::{self, BaseEnv};
 use crate::timer::TimerId;
 use children::Pump;
 use control::Client;
@@ -43,6 +42,8 @@ enum TimerKey {
     /// Shutdown waits for lingering groups, which send no SIGCHLD: look again.
     ShutdownRecheck,
     AcceptRetry,
+    /// A state file write deferred to keep writes at most every `STATE_WRITE_GAP`.
+    StateSave,
 }
 
 /// One instance: its config, its state machine and what it holds in the reactor.
@@ -50,10 +51,6 @@ struct Slot {
     config: Instance,
     life: Lifecycle,
     timer: Option<TimerId>,
-    /// The exec-status pipe of the current child until it reports EOF or an error.
-    exec_status: Option<OwnedFd>,
-    /// A setup failure the current child reported before exiting.
-    exec_error: Option<SpawnError>,
     /// The health checks of the current run.
     health: Option<health::HealthRun>,
     /// Removed by a reload: out of the table, kept only until its child is reaped.
@@ -96,8 +93,11 @@ pub struct Supervisor {
     /// Set once this daemon owns its files (lock and socket); a failed second instance
     /// never writes the state file.
     state: Option<StateFile>,
-    /// Children changed since the state file was last written.
+    /// Children were spawned or reaped since the state file was last written.
     state_dirty: bool,
+    /// When the state file was last written (ms), and whether a deferred write is armed.
+    state_written: u64,
+    state_timer: bool,
     clients: Vec<Option<Client>>,
     live_clients: usize,
     /// Clients whose operation waits for a state (start waits for RUNNING...).
@@ -106,6 +106,8 @@ pub struct Supervisor {
     touched: Vec<usize>,
     /// accept() failed for lack of fds; retried when a connection closes.
     accept_paused: bool,
+    /// accept() is failing (reported once per episode).
+    accept_failing: bool,
     own_uid: u32,
     scratch: Vec<u8>,
     actions: Vec<Action>,
@@ -162,11 +164,14 @@ impl Supervisor {
             socket: None,
             state: None,
             state_dirty: false,
+            state_written: 0,
+            state_timer: false,
             clients: Vec::new(),
             live_clients: 0,
             parked: Vec::new(),
             touched: Vec::new(),
             accept_paused: false,
+            accept_failing: false,
             own_uid: nix::unistd::geteuid().as_raw(),
             scratch: vec![0; 4096],
             actions: Vec::new(),
@@ -187,8 +192,6 @@ impl Supervisor {
             config: instance,
             life,
             timer: None,
-            exec_status: None,
-            exec_error: None,
             health: None,
             retiring: false,
             token: None,
@@ -266,6 +269,8 @@ impl Supervisor {
                 self.drive(index, Event::Start);
             }
         }
+        // The first children are recorded before the loop starts waiting.
+        self.save_state();
         Ok(())
     }
 
@@ -293,7 +298,6 @@ impl Supervisor {
         match Source::from_token(event.token()) {
             Some(Source::Signals) => self.on_signals(),
             Some(Source::Output(index)) => self.pump(index),
-            Some(Source::ExecStatus(index)) => self.exec_status_ready(index),
             Some(Source::Listener) => self.accept_clients(),
             Some(Source::Client(index)) => {
                 let readable = event.is_readable() || event.is_read_closed();
@@ -333,6 +337,10 @@ impl Supervisor {
             TimerKey::ShutdownTimeout => self.shutdown_timed_out(),
             TimerKey::ShutdownRecheck => self.check_shutdown_done(),
             TimerKey::AcceptRetry => self.retry_accept(),
+            TimerKey::StateSave => {
+                self.state_timer = false;
+                self.save_state();
+            }
             TimerKey::ShutdownGrace => {
                 let left = self.live_names();
                 error!(
@@ -380,11 +388,7 @@ impl Supervisor {
             if let Some(follow_up) = self.act(index, action) {
                 let now = self.reactor.now();
                 if let Some(slot) = self.slot_mut(index) {
-                    let spawned = matches!(follow_up, Event::Spawned { .. });
                     slot.life.handle(follow_up, now, &mut actions);
-                    if spawned && slot.exec_status.is_none() {
-                        slot.life.handle(Event::Execed, now, &mut actions);
-                    }
                 }
             }
         }
@@ -426,12 +430,6 @@ impl Supervisor {
         }
         if !self.parked.is_empty() {
             self.touched.push(index);
-        }
-        if matches!(
-            to,
-            State::Running | State::Exited | State::Stopped | State::Fatal
-        ) {
-            self.state_dirty = true;
         }
     }
 

@@ -137,13 +137,6 @@ impl Supervisor {
             if let Some(timer) = slot.timer.take() {
                 self.reactor.disarm(timer);
             }
-            if let Some(fd) = slot.exec_status.take() {
-                use std::os::fd::AsRawFd;
-                let _ = self
-                    .reactor
-                    .registry()
-                    .deregister(&mut mio::unix::SourceFd(&fd.as_raw_fd()));
-            }
         }
     }
 

@@ -9,6 +9,7 @@ use nix::sys::signal::Signal;
 
 use super::{Shutdown, Supervisor, TimerKey};
 use crate::lifecycle::Event;
+use crate::reconcile;
 
 /// How long to wait for the last process groups after the shutdown SIGKILL.
 const SHUTDOWN_KILL_GRACE: Duration = Duration::from_secs(2);
@@ -16,9 +17,11 @@ const SHUTDOWN_KILL_GRACE: Duration = Duration::from_secs(2);
 const LINGERING_RECHECK: Duration = Duration::from_millis(100);
 
 impl Supervisor {
-    /// Processes that left their program's process group escape the stop signals; as
-    /// a subreaper the daemon is their parent and can at least name them.
-    pub(super) fn report_escaped(&self) {
+    /// Processes that left their program's process group (a new session or group) escape
+    /// the stop signals; as a subreaper the daemon is their parent and can name them.
+    pub(super) fn report_escaped(&mut self) {
+        // Members of groups just killed may not be reaped yet: collect them first.
+        self.reap();
         let me = std::process::id() as i32;
         let Ok(entries) = std::fs::read_dir("/proc") else {
             return;
@@ -27,13 +30,12 @@ impl Supervisor {
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            let Some(stat) = reconcile::read_stat(pid) else {
                 continue;
             };
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok());
-            if ppid != Some(me) || self.by_pid.contains_key(&pid) {
+            // Our programs' processes have group = session = the program's pid.
+            let escaped = stat.pgid != stat.sid || stat.sid == pid;
+            if stat.ppid != me || stat.zombie || !escaped || self.by_pid.contains_key(&pid) {
                 continue;
             }
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
@@ -118,6 +120,7 @@ impl Supervisor {
         self.report_escaped();
         // Whatever outlived shutdown_timeout stays recorded for the next start.
         self.state_dirty = true;
+        self.state_written = 0;
         self.save_state();
         if let Some(socket) = self.socket.take() {
             socket.close();

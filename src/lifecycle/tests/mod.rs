@@ -61,13 +61,6 @@ impl Fixture {
         out
     }
 
-    /// Start, spawn, and exec: with startsecs=0 that is RUNNING.
-    fn start_execed(&mut self) -> Actions {
-        let mut out = self.start_spawned();
-        out.extend(self.send(Event::Execed));
-        out
-    }
-
     /// Start, spawn, and survive startsecs.
     fn running(&mut self) {
         self.start_spawned();
@@ -151,16 +144,14 @@ fn starting_to_running_after_startsecs() {
 }
 
 #[test]
-fn startsecs_zero_is_running_once_exec_succeeded() {
+fn startsecs_zero_is_running_at_once() {
     let mut f = Fixture::with(Policy {
         startsecs_ms: 0,
         ..policy()
     });
     let out = f.start_spawned();
-    assert_eq!(entered(&out), vec![State::Starting], "not before exec");
+    assert_eq!(entered(&out), vec![State::Starting, State::Running]);
     assert_eq!(armed(&out), None);
-    let out = f.send(Event::Execed);
-    assert_eq!(entered(&out), vec![State::Running]);
 }
 
 #[test]
@@ -169,34 +160,13 @@ fn startsecs_zero_exec_failure_is_never_running() {
         startsecs_ms: 0,
         ..policy()
     });
-    f.start_spawned();
+    f.send(Event::Start);
     let out = f.send(Event::SpawnFailed {
         permanent: true,
         reason: "exec '/x': Permission denied".into(),
     });
     assert_eq!(entered(&out), vec![State::Fatal]);
     assert_eq!(f.life.pid(), None);
-}
-
-#[test]
-fn exec_report_after_startsecs_still_counts_as_a_failed_spawn() {
-    let mut f = Fixture::new();
-    f.running();
-    let out = f.send(Event::SpawnFailed {
-        permanent: false,
-        reason: "exec '/x': No such file or directory".into(),
-    });
-    assert_eq!(entered(&out), vec![State::Exited, State::Backoff]);
-    assert_eq!(f.life.pid(), None);
-    assert_eq!(f.life.uptime_secs(f.now), None);
-}
-
-#[test]
-fn execed_with_startsecs_waits_for_the_timer() {
-    let mut f = Fixture::new();
-    f.start_spawned();
-    assert!(f.send(Event::Execed).is_empty());
-    assert_eq!(f.state(), State::Starting);
 }
 
 #[test]
@@ -391,7 +361,7 @@ fn short_run_with_startsecs_zero_is_paced_not_spun() {
         ..policy()
     });
     for _ in 0..10 {
-        f.start_execed();
+        f.start_spawned();
         f.advance(5);
         let out = f.send(Event::Exited(Exit::Code(0)));
         assert_eq!(entered(&out), vec![State::Exited, State::Backoff]);
@@ -615,18 +585,6 @@ fn stop_before_spawn_result_goes_straight_to_stopped() {
     let out = f.send(Event::Stop);
     assert_eq!(entered(&out), vec![State::Stopped]);
     assert!(signals(&out).is_empty());
-}
-
-#[test]
-fn exec_failure_reported_while_stopping_settles_stopped() {
-    let mut f = Fixture::new();
-    f.start_spawned();
-    f.send(Event::Stop);
-    let out = f.send(Event::SpawnFailed {
-        permanent: false,
-        reason: "No such file or directory".into(),
-    });
-    assert_eq!(entered(&out), vec![State::Stopped]);
 }
 
 #[test]

@@ -206,27 +206,7 @@ impl Daemon {
 
     /// Runs `supervice` with `args` in `dir` without waiting for anything.
     pub fn spawn(dir: &TestDir, args: &[&str]) -> Daemon {
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let token = format!("{}-{n}-{}", std::process::id(), dir.path.display());
-        let stdout = dir.join(format!("daemon-{n}.stdout").as_str());
-        let stderr = dir.join(format!("daemon-{n}.stderr").as_str());
-        let child = Command::new(SUPERVICE)
-            .args(args)
-            .current_dir(&dir.path)
-            .env("SUPERVICE_TEST_TOKEN", &token)
-            .stdin(Stdio::null())
-            .stdout(fs::File::create(&stdout).expect("stdout file"))
-            .stderr(fs::File::create(&stderr).expect("stderr file"))
-            .spawn()
-            .expect("run supervice");
-        Daemon {
-            pid: child.id() as i32,
-            child: Some(child),
-            token,
-            log: dir.join("supervice.log"),
-            stdout,
-            stderr,
-        }
+        Daemon::spawn_program(dir, Path::new(SUPERVICE), args)
     }
 
     pub fn log_text(&self) -> String {

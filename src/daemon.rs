@@ -19,10 +19,6 @@ impl Readiness {
         Readiness(None)
     }
 
-    pub fn is_detached(&self) -> bool {
-        self.0.is_some()
-    }
-
     pub fn ready(&mut self) {
         self.send(b"\0");
     }

@@ -88,10 +88,6 @@ impl<K> Reactor<K> {
         self.wheel.cancel(id)
     }
 
-    pub fn timers(&self) -> usize {
-        self.wheel.len()
-    }
-
     /// Blocks until an fd is ready or the next timer is due. With `busy`, only collects
     /// what is ready now (there is queued work to get back to).
     pub fn wait(&mut self, events: &mut Events, busy: bool) -> io::Result<()> {

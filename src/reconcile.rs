@@ -94,8 +94,8 @@ pub fn token_of(stat: &ProcStat) -> String {
     format!("starttime:{} pgid:{}", stat.starttime, stat.pgid)
 }
 
-/// The token of a child just forked: its start time, and the group its `setsid` makes
-/// (its own pid), which it may not have reached yet.
+/// The token of a child just spawned: its start time, and the group its `setsid` made
+/// (its own pid).
 pub fn spawn_token(pid: i32) -> Option<String> {
     let stat = read_stat(pid)?;
     Some(token_of(&ProcStat { pgid: pid, ..stat }))

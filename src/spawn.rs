@@ -1,4 +1,4 @@
-//! fork/exec of one child.
+//! Starting one child: clone and exec.
 //!
 //! Everything the child needs (paths, argv, envp, credentials) is prepared in the parent,
 //! so between clone and exec the child makes only system calls, in Supervice's order:
@@ -88,7 +88,7 @@ impl Step {
 
 /// A report read from the status pipe: the step that failed and its errno. `program`
 /// and `directory` name what the step was about.
-pub fn decode_status(bytes: &[u8], program: &str, directory: Option<&Path>) -> Option<SpawnError> {
+fn decode_status(bytes: &[u8], program: &str, directory: Option<&Path>) -> Option<SpawnError> {
     if bytes.len() < 5 {
         return None;
     }
@@ -179,7 +179,7 @@ pub struct Child {
     pub pid: i32,
 }
 
-/// Everything the child uses between fork and exec, prepared without the child allocating.
+/// Everything the child uses between clone and exec, prepared without the child allocating.
 struct Plan {
     path: CString,
     argv: Vec<CString>,
@@ -398,10 +398,12 @@ pub fn set_nonblocking(fd: RawFd) {
     }
 }
 
-/// The child side of the fork. Only async-signal-safe calls; never returns.
+/// The child side of the clone. Only system calls on data prepared by the parent;
+/// never returns.
 ///
 /// # Safety
-/// Must run only in a freshly forked child of a single-threaded parent.
+/// Must run only in a child made by `clone_and_exec` (sharing the memory of a
+/// single-threaded, suspended parent).
 unsafe fn exec_child(
     plan: &Plan,
     argv: &[*const libc::c_char],

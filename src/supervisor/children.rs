@@ -1,5 +1,4 @@
-//! The child side of supervision: spawning an instance, reaping exits, the exec-status
-//! pipe, and the pumps that move a child's output into its log files.
+//! The child side of supervision: spawning an instance, reaping exits, and the pumps that move a child's output into its log files.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};

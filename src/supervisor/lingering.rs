@@ -57,7 +57,7 @@ impl Supervisor {
                 "{}: {signal} to lingering group {}",
                 slot.config.name, group.pgid
             );
-            let _ = killpg(Pid::from_raw(group.pgid), signal);
+            super::signal_and_continue(group.pgid, signal);
         }
         if slot.lingering.len() != before {
             self.state_dirty = true;

@@ -1,5 +1,5 @@
 //! The supervisor: owns the instances and their state machines, turns signals, exits,
-//! timers (and later RPC requests) into lifecycle events, and carries out the actions the
+//! timers and RPC requests into lifecycle events, and carries out the actions the
 //! state machines return through the reactor. One thread; nothing here blocks.
 
 mod children;
@@ -454,24 +454,17 @@ impl Supervisor {
         let Some(pid) = self.slot(index).and_then(|s| s.life.pid()) else {
             return;
         };
-        signal_and_continue(pid, signal, true);
+        signal_and_continue(pid, signal);
     }
 }
 
 /// Sends `signal` to a process group, then SIGCONT: a stopped (SIGSTOP'd) process would
 /// not act on a stop signal until continued. SIGKILL needs no help.
-///
-/// With `leader_unreaped` (the group's leader is our child and not yet reaped, so its
-/// pid cannot belong to anyone else), a child forked a moment ago that has not made its
-/// group yet (it calls setsid before exec) is signalled itself: the signal waits,
-/// blocked, until the child has reset its handlers, and is acted on then.
-pub(super) fn signal_and_continue(pgid: i32, signal: Signal, leader_unreaped: bool) {
-    use nix::sys::signal::{kill, killpg};
+/// (A spawned child has always made its group: spawn returns only after its exec.)
+pub(super) fn signal_and_continue(pgid: i32, signal: Signal) {
+    use nix::sys::signal::killpg;
     let group = nix::unistd::Pid::from_raw(pgid);
-    let send = |signal: Signal| match killpg(group, signal) {
-        Err(nix::errno::Errno::ESRCH) if leader_unreaped => kill(group, signal),
-        other => other,
-    };
+    let send = |signal: Signal| killpg(group, signal);
     if let Err(e) = send(signal) {
         debug!("signal {signal} to group {pgid}: {e}");
         return;

@@ -91,12 +91,12 @@ impl Supervisor {
 
         // The new [supervice] section is not applied (socket, logger, pidfile stay), except
         // shutdown_timeout, which is read at shutdown.
-        let global = std::mem::replace(&mut self.config.global, new.global.clone());
-        self.config = new;
-        self.config.global = config::Global {
-            shutdown_timeout: self.config.global.shutdown_timeout,
-            ..global
+        let shutdown_timeout = new.global.shutdown_timeout;
+        new.global = config::Global {
+            shutdown_timeout,
+            ..self.config.global.clone()
         };
+        self.config = new;
         summary.added.sort();
         summary.removed.sort();
         summary.changed.sort();

@@ -2,7 +2,11 @@
 //! knows is in supervice.conf(5), every command and option of supervicectl in
 //! supervicectl(1), every option of supervice in supervice(8); every option a page
 //! lists is one the binary's `--help` knows, and the other way round; and, when mandoc
-//! is installed, `mandoc -T lint -W warning` has nothing to say about the pages.
+//! is installed (`.ci/run` installs it), `mandoc -T lint -W warning` has nothing to say
+//! about the pages.
+
+mod common;
+use common::skip_or_fail;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -273,7 +277,7 @@ fn on_path(program: &str) -> bool {
 #[test]
 fn pages_pass_mandoc_lint() {
     if !on_path("mandoc") {
-        eprintln!("mandoc is not installed: skipping the lint of the manual pages");
+        skip_or_fail("pages_pass_mandoc_lint", "mandoc is not installed");
         return;
     }
     let files: Vec<PathBuf> = PAGES.iter().map(|page| man_dir().join(page)).collect();

@@ -28,9 +28,7 @@ impl Tmpfs {
     /// Mounts a tmpfs of `size` (mount's syntax, `256k`) at `path`; `None`, said loudly,
     /// when this is not root or the mount fails.
     fn mount(test: &str, path: PathBuf, size: &str) -> Option<Tmpfs> {
-        // SAFETY: geteuid has no memory effects.
-        if unsafe { libc::geteuid() } != 0 {
-            eprintln!("SKIPPED {test}: mounting a tmpfs needs root");
+        if !require_root(test) {
             return None;
         }
         fs::create_dir_all(&path).expect("create mount point");
@@ -38,10 +36,11 @@ impl Tmpfs {
             .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
             .arg(&path));
         if !output.status.success() {
-            eprintln!(
-                "SKIPPED {test}: mount -t tmpfs failed: {}",
+            let why = format!(
+                "mount -t tmpfs failed: {}",
                 String::from_utf8_lossy(&output.stderr).trim()
             );
+            skip_or_fail(test, &why);
             return None;
         }
         Some(Tmpfs { path })

@@ -216,8 +216,10 @@ fn a_hundred_crash_looping_programs_back_off_to_fatal_cheaply() {
         (cpu_time(daemon.pid).saturating_sub(cpu_before)).as_secs_f64() / all_fatal.as_secs_f64();
 
     assert!(polls > 50, "status answered {polls} times");
+    // Generous: the figure that matters is in the benchmark; this catches a loop that
+    // is blocked for a whole batch of spawns.
     assert!(
-        slowest < Duration::from_millis(200),
+        slowest < Duration::from_millis(500),
         "slowest status {slowest:?}"
     );
     // Backoff 1 + 2 + 3 s between the four spawns.

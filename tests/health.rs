@@ -283,7 +283,7 @@ fn tcp_check_passes(dir: &TestDir, host: &str, port: u16) {
 #[test]
 fn tcp_check_against_a_listening_child_is_ok() {
     if !have_python() {
-        eprintln!("SKIPPED tcp_check_against_a_listening_child_is_ok: no python3");
+        skip_or_fail("tcp_check_against_a_listening_child_is_ok", "no python3");
         return;
     }
     let dir = TestDir::new("hc-tcp-ok");
@@ -293,11 +293,11 @@ fn tcp_check_against_a_listening_child_is_ok() {
 #[test]
 fn tcp_check_on_an_ipv6_literal() {
     if TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("SKIPPED tcp_check_on_an_ipv6_literal: no IPv6 loopback here");
+        skip("tcp_check_on_an_ipv6_literal", "no IPv6 loopback here");
         return;
     }
     if !have_python() {
-        eprintln!("SKIPPED tcp_check_on_an_ipv6_literal: no python3");
+        skip_or_fail("tcp_check_on_an_ipv6_literal", "no python3");
         return;
     }
     let dir = TestDir::new("hc-tcp-ipv6");
@@ -649,9 +649,7 @@ fn daemon_fd_count_stays_flat_across_health_cycles() {
 
 #[test]
 fn script_runs_as_the_program_user() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("SKIPPED script_runs_as_the_program_user: needs root");
+    if !require_root("script_runs_as_the_program_user") {
         return;
     }
     let dir = TestDir::new("hc-script-user");

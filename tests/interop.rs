@@ -5,7 +5,7 @@
 //!
 //! The reference is found through `SUPERVICE_PY_BIN` (a directory with its `supervice`
 //! and `supervicectl`, set by .ci/run), else /tmp/pyref/bin; without either every test
-//! here is skipped with a loud SKIPPED line.
+//! here fails in CI and is skipped loudly elsewhere (`common::skip_or_fail`).
 
 mod common;
 use common::*;
@@ -15,36 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-fn python_bin() -> Option<PathBuf> {
-    let complete =
-        |dir: &Path| dir.join("supervice").is_file() && dir.join("supervicectl").is_file();
-    match std::env::var_os("SUPERVICE_PY_BIN") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            assert!(
-                complete(&dir),
-                "SUPERVICE_PY_BIN={} has no supervice and supervicectl",
-                dir.display()
-            );
-            Some(dir)
-        }
-        None => Some(PathBuf::from("/tmp/pyref/bin")).filter(|d| complete(d)),
-    }
-}
-
 macro_rules! python_or_skip {
     ($test:literal) => {
-        match python_bin() {
+        match python_supervice($test) {
             Some(dir) => dir,
-            None => {
-                eprintln!(
-                    "SKIPPED: {}: the Python reference implementation was not found \
-                     (set SUPERVICE_PY_BIN to the directory holding its supervice and \
-                     supervicectl)",
-                    $test
-                );
-                return;
-            }
+            None => return,
         }
     };
 }

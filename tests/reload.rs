@@ -458,21 +458,9 @@ fn assert_keys_in_order(raw: &str) {
     assert!(at.windows(2).all(|w| w[0] < w[1]), "key order in {raw}");
 }
 
-/// The Python reference's directory of `supervice` and `supervicectl`, if present.
-fn python_reference() -> Option<PathBuf> {
-    let dir = std::env::var_os("SUPERVICE_PY_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/pyref/bin"));
-    (dir.join("supervice").is_file() && dir.join("supervicectl").is_file()).then_some(dir)
-}
-
 #[test]
 fn reload_output_matches_the_python_reference() {
-    let Some(py) = python_reference() else {
-        eprintln!(
-            "SKIPPED reload_output_matches_the_python_reference: no Python reference \
-             (set SUPERVICE_PY_BIN to a directory with supervice and supervicectl)"
-        );
+    let Some(py) = python_supervice("reload_output_matches_the_python_reference") else {
         return;
     };
     let before = format!(

@@ -206,9 +206,7 @@ fn status_line(pid: i32, name: &str) -> String {
 
 #[test]
 fn user_sets_uid_gid_and_the_users_groups() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: switching user needs root");
+    if !require_root("user_sets_uid_gid_and_the_users_groups") {
         return;
     }
     let dir = TestDir::new("user");

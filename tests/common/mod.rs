@@ -95,6 +95,91 @@ pub fn expect_within(timeout: Duration, what: &str, condition: impl FnMut() -> b
     );
 }
 
+/// Whether this run is CI (`.ci/run` exports `CI=true`). There a test that cannot run is a
+/// failure, not a pass.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A test that cannot run here for a reason CI must never have (a missing peer, not root,
+/// a missing tool `.ci/run` installs): it fails under CI, and elsewhere it is skipped
+/// loudly and recorded for the summary `.ci/run` prints. Returns so the caller can
+/// `return` right after.
+pub fn skip_or_fail(test: &str, why: &str) {
+    assert!(!in_ci(), "{test} cannot run in CI: {why}");
+    skip(test, why);
+}
+
+/// A test that cannot run on this machine for a reason outside the project's control (no
+/// IPv6 loopback, say): skipped, also in CI, but recorded for the summary.
+pub fn skip(test: &str, why: &str) {
+    eprintln!("SKIPPED: {test}: {why}");
+    if let Some(path) = std::env::var_os("SUPERVICE_TEST_SKIPS") {
+        use std::io::Write;
+        if let Ok(mut file) = fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(file, "{test}: {why}");
+        }
+    }
+}
+
+/// Whether the test runs as root; otherwise `skip_or_fail` (CI runs as root).
+pub fn require_root(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        skip_or_fail(test, "needs root");
+    }
+    root
+}
+
+/// The directory of a peer's executables, from the environment variable `var` (set by
+/// `.ci/run`), else `fallback`; it must hold every one of `files`. `None` after
+/// `skip_or_fail`.
+///
+/// - `SUPERVICE_PY_BIN`: Python Supervice 0.4.2 (`supervice`, `supervicectl`).
+/// - `SUPERVISOR_BIN`: supervisor 4.3.0 (`supervisord`, `supervisorctl`, and the `python`
+///   it is installed for) and superlance 2.0 (`memmon`, `httpok`, `crashmail`).
+pub fn peer_dir(test: &str, var: &str, fallback: &str, files: &[&str]) -> Option<PathBuf> {
+    let dir = std::env::var_os(var).map_or_else(|| PathBuf::from(fallback), PathBuf::from);
+    let missing: Vec<&str> = files
+        .iter()
+        .copied()
+        .filter(|f| !dir.join(f).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Some(dir);
+    }
+    skip_or_fail(
+        test,
+        &format!(
+            "{} not found in {} (set {var} to the directory holding them)",
+            missing.join(", "),
+            dir.display()
+        ),
+    );
+    None
+}
+
+/// Python Supervice 0.4.2's bin directory, or `None` (skipped; a failure in CI).
+pub fn python_supervice(test: &str) -> Option<PathBuf> {
+    peer_dir(
+        test,
+        "SUPERVICE_PY_BIN",
+        "/tmp/pyref/bin",
+        &["supervice", "supervicectl"],
+    )
+}
+
+/// supervisor 4.3.0's bin directory (with superlance), or `None` (skipped; a failure in CI).
+pub fn supervisor_bin(test: &str) -> Option<PathBuf> {
+    peer_dir(
+        test,
+        "SUPERVISOR_BIN",
+        "/work/venv/bin",
+        &["supervisord", "supervisorctl", "python"],
+    )
+}
+
 pub fn secs(n: u64) -> Duration {
     Duration::from_secs(n)
 }

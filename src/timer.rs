@@ -80,7 +80,7 @@ impl<T> Wheel<T> {
 
     /// Arms a timer for `deadline`. A deadline already past fires at the next `poll`.
     pub fn insert(&mut self, deadline: u64, payload: T) -> TimerId {
-        let deadline = deadline.max(self.now + 1);
+        let deadline = deadline.max(self.now.saturating_add(1));
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -151,6 +151,12 @@ impl<T> Wheel<T> {
                 }
                 _ => {
                     self.now = self.now.max(now);
+                    // A cached deadline at or before `now` that produced nothing was a
+                    // lower bound (a far timer's slot start): recompute it, or the caller
+                    // would be told to wake at once, forever.
+                    if matches!(self.next, Some(Some(next)) if next <= now) {
+                        self.next = None;
+                    }
                     return None;
                 }
             }
@@ -175,9 +181,12 @@ impl<T> Wheel<T> {
     }
 
     /// Links an entry into the slot its deadline belongs to, relative to `now`: the level
-    /// of the highest bit where deadline and now differ. A deadline beyond the wheel's span
-    /// waits in the top level's slot just behind the current one, a full rotation away,
-    /// and is placed again from there.
+    /// of the highest bit where deadline and now differ. When they differ above the wheel's
+    /// bits (the deadline lies in a later top-level rotation) the entry waits in the top
+    /// level: in its own slot when that slot comes round before the deadline and is not
+    /// the current one, else in the slot just behind the current one, a full rotation
+    /// away. Either way the slot starts after `now` and no later than the deadline, and
+    /// the entry is placed again from there.
     fn place(&mut self, index: u32) {
         let deadline = self.entries[index as usize].deadline;
         let masked = (deadline ^ self.now) | (SLOTS as u64 - 1);
@@ -187,8 +196,15 @@ impl<T> Wheel<T> {
             (level, slot)
         } else {
             let top = LEVELS - 1;
-            let pos = (self.now >> (BITS * top as u32)) as usize & (SLOTS - 1);
-            (top, (pos + SLOTS - 1) & (SLOTS - 1))
+            let shift = BITS * top as u32;
+            let pos = (self.now >> shift) as usize & (SLOTS - 1);
+            let own = (deadline >> shift) as usize & (SLOTS - 1);
+            let span = 1u64 << (shift + BITS);
+            if own != pos && deadline - self.now < span {
+                (top, own)
+            } else {
+                (top, (pos + SLOTS - 1) & (SLOTS - 1))
+            }
         };
         self.push(index, level as u8, slot as u8);
     }
@@ -273,7 +289,9 @@ impl<T> Wheel<T> {
         let base = self.now & !(rotation - 1);
         let mut start = base + ((slot as u64) << shift);
         if slot < pos {
-            start += rotation;
+            // Only the top level holds slots behind the current one, and only for
+            // deadlines in a later rotation, which cannot exist in the last one of u64.
+            start = start.saturating_add(rotation);
         }
         Some((slot, start))
     }
@@ -283,17 +301,28 @@ impl<T> Wheel<T> {
             return Some(self.now);
         }
         let mut best: Option<u64> = None;
-        for level in 0..LEVELS {
+        for level in 0..LEVELS - 1 {
             let Some((slot, start)) = self.first_slot(level) else {
                 continue;
             };
-            // Level 0 slots are one millisecond wide. The top level may hold far deadlines
-            // whose slot start is only a lower bound: the loop wakes then and re-places.
-            let candidate = if level == 0 || level == LEVELS - 1 {
+            // Below the top, slots at a level cover disjoint ranges in time order, so
+            // the first occupied one holds the level's earliest deadline; level 0 slots
+            // are one millisecond wide.
+            let candidate = if level == 0 {
                 start
             } else {
                 self.slot_min(level, slot)
             };
+            best = Some(best.map_or(candidate, |b| b.min(candidate)));
+        }
+        // The top level holds deadlines from later rotations too, in no time order:
+        // look at every occupied slot. Only timers days away live there.
+        let top = LEVELS - 1;
+        let mut occupied = self.occupied[top];
+        while occupied != 0 {
+            let slot = occupied.trailing_zeros() as usize;
+            occupied &= occupied - 1;
+            let candidate = self.slot_min(top, slot);
             best = Some(best.map_or(candidate, |b| b.min(candidate)));
         }
         best
@@ -485,42 +514,106 @@ mod tests {
         assert_eq!(drain(&mut wheel, 6000), vec![2]);
     }
     #[test]
-    fn matches_a_brute_force_model_under_random_use() {
-        // A small LCG keeps the sequence deterministic without a dependency.
-        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut rand = move |n: u64| {
-            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            (seed >> 33) % n
-        };
-        let mut wheel = Wheel::new(0);
+    fn a_deadline_across_the_top_rotation_boundary_fires() {
+        // The top level's rotation is 2^36 ms: a deadline just past it, seen from just
+        // before it, once left the loop spinning on a deadline poll() never delivered.
+        let now = (1u64 << 36) - 10;
+        let mut wheel = Wheel::new(now);
+        wheel.insert(now + 15, 1);
+        assert_eq!(wheel.next_deadline(), Some(now + 15));
+        assert!(drain(&mut wheel, now + 14).is_empty());
+        assert_eq!(drain(&mut wheel, now + 15), vec![1]);
+        assert_eq!(wheel.next_deadline(), None);
+    }
+
+    /// A small LCG keeps the sequences deterministic without a dependency.
+    fn lcg(mut seed: u64) -> impl FnMut(u64) -> u64 {
+        move |n: u64| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 11) % n.max(1)
+        }
+    }
+
+    /// Drives a wheel and a brute-force model from `origin` with random inserts, cancels
+    /// and time steps, checking after every step that the next deadline is exact and that
+    /// exactly the due timers fire. Half of the time steps follow the wheel's own wake-ups,
+    /// as the event loop does, and each such wake-up must deliver a timer.
+    fn check_against_model(origin: u64, seed: u64, steps: u32) {
+        let mut rand = lcg(seed);
+        let mut wheel = Wheel::new(origin);
         let mut model: Vec<(TimerId, u64, u32)> = Vec::new();
-        let mut now = 0u64;
-        for step in 0..20_000u32 {
+        let mut now = origin;
+        for step in 0..steps {
             match rand(10) {
                 0..=4 => {
-                    let span = [10, 1_000, 100_000, 10_000_000][rand(4) as usize];
-                    let deadline = now + 1 + rand(span);
+                    let span = [10, 4_096, 1 << 20, 1 << 31, 1 << 36, 1 << 40][rand(6) as usize];
+                    let deadline = now.saturating_add(1).saturating_add(rand(span));
                     let id = wheel.insert(deadline, step);
                     model.push((id, deadline, step));
                 }
                 5 if !model.is_empty() => {
                     let (id, _, step) = model.swap_remove(rand(model.len() as u64) as usize);
-                    assert_eq!(wheel.cancel(id), Some(step));
+                    assert_eq!(wheel.cancel(id), Some(step), "origin {origin:#x}");
                 }
                 _ => {
                     let expected_next = model.iter().map(|m| m.1).min();
-                    assert_eq!(wheel.next_deadline(), expected_next, "step {step}");
-                    now += rand(3_000);
+                    let next = wheel.next_deadline();
+                    assert_eq!(next, expected_next, "origin {origin:#x} step {step}");
+                    let follow = rand(2) == 0;
+                    let scale = [3_000, 1 << 24, 1 << 37][rand(3) as usize];
+                    now = match next {
+                        Some(next) if follow => next,
+                        _ => now.saturating_add(rand(scale)),
+                    };
                     let mut fired = drain(&mut wheel, now);
                     fired.sort_unstable();
                     let mut due: Vec<u32> =
                         model.iter().filter(|m| m.1 <= now).map(|m| m.2).collect();
                     due.sort_unstable();
-                    assert_eq!(fired, due, "step {step} at {now}");
+                    assert_eq!(fired, due, "origin {origin:#x} step {step} at {now:#x}");
+                    if follow && next.is_some() {
+                        assert!(!fired.is_empty(), "a wake-up delivered nothing: {now:#x}");
+                    }
                     model.retain(|m| m.1 > now);
                 }
             }
             assert_eq!(wheel.len(), model.len());
+        }
+    }
+
+    #[test]
+    fn matches_a_brute_force_model_under_random_use() {
+        check_against_model(0, 0x2545_F491_4F6C_DD1D, 20_000);
+    }
+
+    #[test]
+    fn matches_the_model_from_random_origins_over_the_whole_range() {
+        let mut rand = lcg(0x9E37_79B9_7F4A_7C15);
+        for _ in 0..200 {
+            let origin = rand(u64::MAX);
+            check_against_model(origin, rand(u64::MAX), 600);
+        }
+    }
+
+    #[test]
+    fn matches_the_model_just_before_every_level_boundary() {
+        let mut rand = lcg(7);
+        for level in 1..=LEVELS as u32 + 2 {
+            let width = 1u64 << (BITS * level);
+            for multiple in [1u64, 2, 63, 64, 1 << 20] {
+                let Some(boundary) = width.checked_mul(multiple) else {
+                    continue;
+                };
+                for before in [1u64, 10, 63, 64, 4_095] {
+                    check_against_model(boundary.saturating_sub(before), rand(u64::MAX), 400);
+                }
+            }
+        }
+        // The very end of time: deadlines saturate at u64::MAX and still fire.
+        for before in [1u64, 100, 1 << 30, 1 << 36, 1 << 37] {
+            check_against_model(u64::MAX - before, rand(u64::MAX), 400);
         }
     }
 }

@@ -165,6 +165,40 @@ fn shutdown_timeout_kills_the_remaining_groups() {
 }
 
 #[test]
+fn waiting_for_a_lingering_group_at_shutdown_is_idle() {
+    // The main process dies at the shutdown SIGTERM; its worker ignores TERM and lingers
+    // in the group until shutdown_timeout. The daemon once armed one more recheck timer
+    // (with a /proc scan) per loop turn while it waited, climbing to a whole core.
+    let dir = TestDir::new("linger-idle");
+    let config = dir.config(
+        "[program:l]\ncommand = sh -c '(trap \"\" TERM; while :; do sleep 0.2; done) & \
+         echo ready; exec sleep 1000'\nstdout_logfile = {dir}/l.log\n",
+    );
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "loglevel = DEBUG\n",
+        "loglevel = DEBUG\nshutdown_timeout = 4\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let mut daemon = Daemon::start(&dir, &config);
+    expect_within(secs(5), "the child to be ready", || {
+        dir.read("l.log") == "ready\n"
+    });
+    daemon.signal(libc::SIGTERM);
+    daemon.expect_log(secs(5), "outlived the main process");
+    let share = cpu_share_during(daemon.pid, || std::thread::sleep(secs(2)));
+    assert!(
+        share < 0.2,
+        "the daemon used {:.0}% of a core waiting for a lingering group",
+        share * 100.0
+    );
+    assert_eq!(daemon.wait_exit(secs(15)), Some(0), "{}", daemon.log_text());
+    assert!(daemon.log_text().contains("Shutdown timed out after 4s"));
+    expect_within(secs(2), "the lingering group to be gone", || {
+        daemon.descendants().is_empty()
+    });
+}
+
+#[test]
 fn sigint_shuts_down_like_sigterm() {
     let dir = TestDir::new("sigint");
     let config = dir.config("[program:s]\ncommand = sleep 1000\n");

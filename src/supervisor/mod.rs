@@ -88,6 +88,9 @@ pub struct Supervisor {
     buffer: Vec<u8>,
     base_env: BaseEnv,
     shutdown: Shutdown,
+    /// A ShutdownRecheck timer is armed (lingering groups are looked for at most once per
+    /// LINGERING_RECHECK).
+    shutdown_recheck: bool,
     pidfile: Option<Pidfile>,
     socket: Option<Socket>,
     /// Set once this daemon owns its files (lock and socket); a failed second instance
@@ -160,6 +163,7 @@ impl Supervisor {
             buffer: vec![0; children::READ_CHUNK],
             base_env: spawn::base_env(),
             shutdown: Shutdown::Running,
+            shutdown_recheck: false,
             pidfile: None,
             socket: None,
             state: None,
@@ -335,7 +339,7 @@ impl Supervisor {
             TimerKey::Client(index) => self.client_timed_out(index),
             TimerKey::Health(index) => self.health_timer(index),
             TimerKey::ShutdownTimeout => self.shutdown_timed_out(),
-            TimerKey::ShutdownRecheck => self.check_shutdown_done(),
+            TimerKey::ShutdownRecheck => self.shutdown_recheck_due(),
             TimerKey::AcceptRetry => self.retry_accept(),
             TimerKey::StateSave => {
                 self.state_timer = false;

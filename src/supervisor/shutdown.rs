@@ -105,12 +105,23 @@ impl Supervisor {
         {
             return;
         }
+        // Every loop turn lands here: with a recheck armed, its timer looks next, so the
+        // /proc scan runs at most every LINGERING_RECHECK and one timer is armed at most.
+        if self.shutdown_recheck {
+            return;
+        }
         if self.any_lingering() {
+            self.shutdown_recheck = true;
             self.reactor
                 .arm_in(LINGERING_RECHECK, TimerKey::ShutdownRecheck);
         } else {
             self.shutdown = Shutdown::Done;
         }
+    }
+
+    pub(super) fn shutdown_recheck_due(&mut self) {
+        self.shutdown_recheck = false;
+        self.check_shutdown_done();
     }
 
     /// The last steps, on every exit path: drain what children left in their pipes,

@@ -328,7 +328,7 @@ impl Lifecycle {
         if self.policy.startsecs_ms == 0 {
             self.running(now, out);
         } else {
-            out.push(Action::Arm(now + self.policy.startsecs_ms));
+            out.push(Action::Arm(now.saturating_add(self.policy.startsecs_ms)));
         }
     }
 
@@ -472,7 +472,7 @@ impl Lifecycle {
             format!("Backoff {}: waiting {secs}s", self.name),
         );
         self.enter(State::Backoff, out);
-        out.push(Action::Arm(now + secs * 1000));
+        out.push(Action::Arm(now.saturating_add(secs.saturating_mul(1000))));
     }
 
     /// RUNNING/UNHEALTHY → EXITED on its own; respawned at once if autorestart.
@@ -516,7 +516,7 @@ impl Lifecycle {
         }
         self.kill = Kill::Signalled;
         out.push(Action::Signal(self.policy.stopsignal));
-        out.push(Action::Arm(now + self.policy.stopwaitsecs_ms));
+        out.push(Action::Arm(now.saturating_add(self.policy.stopwaitsecs_ms)));
     }
 
     fn kill_now(&mut self, now: u64, out: &mut Actions) {

@@ -246,6 +246,7 @@ fn parse_global(ctx: &Ctx<'_>) -> Result<Global, ConfigError> {
     if shutdown_timeout <= 0 {
         return Err(ctx.error("shutdown_timeout", "shutdown_timeout must be positive"));
     }
+    let shutdown_timeout = ctx.seconds("shutdown_timeout", shutdown_timeout as u64)?;
     let log_maxbytes = ctx.non_negative("log_maxbytes", log_maxbytes, false)?;
     let log_backups = ctx.non_negative("log_backups", log_backups, false)?;
 
@@ -275,7 +276,7 @@ fn parse_global(ctx: &Ctx<'_>) -> Result<Global, ConfigError> {
             .string("state_file")
             .filter(|s| !s.is_empty())
             .map(PathBuf::from),
-        shutdown_timeout: Duration::from_secs(shutdown_timeout as u64),
+        shutdown_timeout,
         log_maxbytes,
         log_backups: u32::try_from(log_backups).unwrap_or(u32::MAX),
     })

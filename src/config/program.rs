@@ -294,6 +294,8 @@ pub fn parse(
         return Err(ctx.error("numprocs", msg));
     }
     let numprocs = to_u32(numprocs);
+    let startsecs = ctx.seconds("startsecs", startsecs)?;
+    let stopwaitsecs = ctx.seconds("stopwaitsecs", stopwaitsecs)?;
 
     // 6. The command must split.
     match expand::split_command(&command) {
@@ -431,10 +433,10 @@ pub fn parse(
         numprocs,
         autostart,
         autorestart,
-        startsecs: secs(startsecs),
+        startsecs,
         startretries: to_u32(startretries),
         stopsignal,
-        stopwaitsecs: secs(stopwaitsecs),
+        stopwaitsecs,
         stdout,
         stderr,
         environment,
@@ -512,13 +514,16 @@ fn parse_health(ctx: &Ctx<'_>, ints: [i64; 4], port: Option<i64>) -> Result<Heal
         return Ok(health);
     };
     let interval = ctx.non_negative("healthcheck_interval", interval, true)?;
-    ctx.non_negative("healthcheck_timeout", timeout, true)?;
+    let timeout = ctx.non_negative("healthcheck_timeout", timeout, true)?;
     ctx.non_negative("healthcheck_retries", retries, true)?;
-    ctx.non_negative("healthcheck_start_period", start_period, true)?;
+    let start_period = ctx.non_negative("healthcheck_start_period", start_period, true)?;
     if interval < 1 {
         let msg = "healthcheck_interval must be at least 1";
         return Err(ctx.error("healthcheck_interval", msg));
     }
+    health.interval = ctx.seconds("healthcheck_interval", interval)?;
+    health.timeout = ctx.seconds("healthcheck_timeout", timeout)?;
+    health.start_period = ctx.seconds("healthcheck_start_period", start_period)?;
     health.check = if kind == "tcp" {
         let Some(port) = port else {
             let msg = "healthcheck_port is required for TCP health checks";

@@ -2,6 +2,7 @@
 
 use std::fmt::Display;
 use std::path::Path;
+use std::time::Duration;
 
 use super::ini::{Entry, Section};
 use super::ConfigError;
@@ -54,12 +55,29 @@ impl<'a> Ctx<'a> {
 
     /// An integer as Python's `int()` reads it; absent means `default`.
     pub fn int(&self, key: &str, default: i64) -> Result<i64, ConfigError> {
-        match self.entry(key) {
-            None => Ok(default),
-            Some(e) => parse_int(&e.value).ok_or_else(|| {
-                self.error(key, format!("{key} must be an integer, got '{}'", e.value))
-            }),
+        let Some(e) = self.entry(key) else {
+            return Ok(default);
+        };
+        parse_int(&e.value).map_err(|kind| {
+            let msg = match kind {
+                IntError::Invalid => format!("{key} must be an integer, got '{}'", e.value),
+                IntError::TooLarge => format!(
+                    "{key} is too large, got '{}' (at most {})",
+                    e.value.trim(),
+                    i64::MAX
+                ),
+            };
+            self.error(key, msg)
+        })
+    }
+
+    /// A count of seconds that must fit every deadline computed from it.
+    pub fn seconds(&self, key: &str, value: u64) -> Result<Duration, ConfigError> {
+        if value > MAX_SECONDS {
+            let msg = format!("{key} must be at most {MAX_SECONDS} (100 years), got {value}");
+            return Err(self.error(key, msg));
         }
+        Ok(Duration::from_secs(value))
     }
 
     /// An optional integer: absent or empty means `None`.
@@ -101,26 +119,52 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The longest duration a key may give, in seconds: 100 years. Every deadline computed
+/// from it fits the daemon's millisecond clock with room to spare.
+pub const MAX_SECONDS: u64 = 3_153_600_000;
+
+/// Why a value is not an integer we can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntError {
+    /// Not an integer at all.
+    Invalid,
+    /// An integer, but beyond 64 bits.
+    TooLarge,
+}
+
 /// Python's `int()`: blanks around, an optional sign, digits with single `_` between them.
-pub fn parse_int(text: &str) -> Option<i64> {
+pub fn parse_int(text: &str) -> Result<i64, IntError> {
     let text = text.trim();
-    let (negative, digits) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
+    let (negative, digits) = match text.as_bytes().first() {
+        None => return Err(IntError::Invalid),
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        Some(_) => (false, text),
     };
     if digits.is_empty() || digits.starts_with('_') || digits.ends_with('_') {
-        return None;
+        return Err(IntError::Invalid);
     }
-    if digits.contains("__") {
-        return None;
+    if digits.contains("__") || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+        return Err(IntError::Invalid);
     }
     let mut value: i64 = 0;
-    for c in digits.chars().filter(|&c| c != '_') {
-        let d = c.to_digit(10)?;
-        value = value.checked_mul(10)?.checked_add(i64::from(d))?;
+    for d in digits
+        .bytes()
+        .filter(|&b| b != b'_')
+        .map(|b| i64::from(b - b'0'))
+    {
+        value = value
+            .checked_mul(10)
+            .and_then(|v| {
+                if negative {
+                    v.checked_sub(d)
+                } else {
+                    v.checked_add(d)
+                }
+            })
+            .ok_or(IntError::TooLarge)?;
     }
-    Some(if negative { -value } else { value })
+    Ok(value)
 }
 
 /// Whether the daemon may create files in `dir` (`access(W_OK)`).
@@ -138,19 +182,27 @@ pub fn searchable(dir: &Path) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_int;
+    use super::{parse_int, IntError};
 
     #[test]
     fn ints_like_python() {
-        assert_eq!(parse_int("10"), Some(10));
-        assert_eq!(parse_int(" -3 "), Some(-3));
-        assert_eq!(parse_int("+7"), Some(7));
-        assert_eq!(parse_int("1_0"), Some(10));
-        assert_eq!(parse_int("1__0"), None);
-        assert_eq!(parse_int("_1"), None);
-        assert_eq!(parse_int(""), None);
-        assert_eq!(parse_int("abc"), None);
-        assert_eq!(parse_int("1.5"), None);
-        assert_eq!(parse_int("99999999999999999999"), None);
+        assert_eq!(parse_int("10"), Ok(10));
+        assert_eq!(parse_int(" -3 "), Ok(-3));
+        assert_eq!(parse_int("+7"), Ok(7));
+        assert_eq!(parse_int("1_0"), Ok(10));
+        assert_eq!(parse_int("-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(parse_int("9223372036854775807"), Ok(i64::MAX));
+        for bad in ["1__0", "_1", "", "-", "abc", "1.5", "1a", "٣"] {
+            assert_eq!(parse_int(bad), Err(IntError::Invalid), "{bad:?}");
+        }
+        for big in [
+            "99999999999999999999",
+            "9223372036854775808",
+            "-9_223_372_036_854_775_809",
+        ] {
+            assert_eq!(parse_int(big), Err(IntError::TooLarge), "{big:?}");
+        }
+        // A big value with a bad character further on is not an integer at all.
+        assert_eq!(parse_int("99999999999999999999x"), Err(IntError::Invalid));
     }
 }

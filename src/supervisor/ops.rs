@@ -89,11 +89,11 @@ impl Supervisor {
             .filter_map(|&slot| {
                 let s = self.slot(slot)?;
                 let (step, deadline) = if starting {
-                    (Step::Start, now + start_wait_ms(s))
+                    (Step::Start, now.saturating_add(start_wait_ms(s)))
                 } else if kind == OpKind::Restart {
-                    (Step::StopThenStart, now + stop_wait_ms(s))
+                    (Step::StopThenStart, now.saturating_add(stop_wait_ms(s)))
                 } else {
-                    (Step::Stop, now + stop_wait_ms(s))
+                    (Step::Stop, now.saturating_add(stop_wait_ms(s)))
                 };
                 Some(Task {
                     slot,
@@ -121,7 +121,7 @@ impl Supervisor {
             slot,
             name: name.to_string(),
             step: Step::Killed,
-            deadline: now + FORCE_KILL_WAIT_MS,
+            deadline: now.saturating_add(FORCE_KILL_WAIT_MS),
             outcome: None,
         };
         self.park(
@@ -210,7 +210,7 @@ impl Supervisor {
             let wait = self.slot(slot).map_or(5_000, start_wait_ms);
             if let Some(op) = self.op_mut(index) {
                 for task in op.tasks.iter_mut().filter(|t| t.slot == slot) {
-                    task.deadline = now + wait;
+                    task.deadline = now.saturating_add(wait);
                 }
             }
         }

@@ -82,6 +82,52 @@ fn integers_parse_like_python_int() {
 }
 
 #[test]
+fn integers_beyond_64_bits_are_too_large_not_malformed() {
+    for key in PROGRAM_INT_KEYS {
+        let text = format!("[program:web]\ncommand = /bin/true\n{key} = 99999999999999999999\n");
+        err_has(
+            &text,
+            &[
+                &format!("{key} is too large, got '99999999999999999999'"),
+                &format!("([program:web] {key}, line 3)"),
+            ],
+        );
+    }
+}
+
+#[test]
+fn durations_longer_than_a_century_are_refused_with_the_limit() {
+    for key in [
+        "startsecs",
+        "stopwaitsecs",
+        "healthcheck_interval",
+        "healthcheck_timeout",
+        "healthcheck_start_period",
+    ] {
+        let text = format!(
+            "[program:web]\ncommand = /bin/true\nhealthcheck_type = script\n\
+             healthcheck_command = /bin/true\n{key} = 100000000000000000\n"
+        );
+        err_has(
+            &text,
+            &[
+                &format!("{key} must be at most 3153600000 (100 years), got 100000000000000000"),
+                &format!("([program:web] {key}, line 5)"),
+            ],
+        );
+    }
+    err_has(
+        "[supervice]\nshutdown_timeout = 3153600001\n",
+        &["shutdown_timeout must be at most 3153600000 (100 years), got 3153600001"],
+    );
+    let config = ok(&web("stopwaitsecs = 3153600000\n"));
+    assert_eq!(
+        only_program(&config).stopwaitsecs,
+        Duration::from_secs(3_153_600_000)
+    );
+}
+
+#[test]
 fn every_global_integer_error_names_the_key() {
     for key in ["shutdown_timeout", "log_maxbytes", "log_backups"] {
         for bad in ["abc", ""] {

@@ -610,6 +610,21 @@ fn policy_change_applies_to_the_next_stop() {
 }
 
 #[test]
+fn enormous_waits_saturate_instead_of_wrapping_to_now() {
+    // A wait that wrapped around u64 armed a deadline in the past: "did not stop" at once.
+    let mut f = Fixture::with(Policy {
+        startsecs_ms: u64::MAX,
+        stopwaitsecs_ms: u64::MAX,
+        ..policy()
+    });
+    let out = f.start_spawned();
+    assert_eq!(armed(&out), Some(u64::MAX));
+    let out = f.send(Event::Stop);
+    assert_eq!(signals(&out), vec![Signal::SIGTERM]);
+    assert_eq!(armed(&out), Some(u64::MAX));
+}
+
+#[test]
 fn exit_rc_is_code_or_minus_signal() {
     assert_eq!(Exit::Code(3).rc(), 3);
     assert_eq!(Exit::Signal(15).rc(), -15);

@@ -174,6 +174,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         warn_unknown_keys(section, SUPERVICE_KEYS, &mut warnings);
     }
     let mut programs = Vec::new();
+    let mut program_lines = Vec::new();
     let mut group_sections = Vec::new();
     for section in &ini.sections {
         if section.name == "supervice" {
@@ -182,6 +183,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
             let prefix = format!("Program '{name}': ");
             let ctx = Ctx::new(section, &ini.defaults, &prefix);
             programs.push(program::parse(name, &ctx, &mut warnings)?);
+            program_lines.push(section.line);
             warn_unknown_keys(section, PROGRAM_KEYS, &mut warnings);
         } else if let Some(name) = section.name.strip_prefix("group:") {
             group_sections.push((name, section));
@@ -205,6 +207,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         }
     }
 
+    check_instance_names(&programs, &program_lines)?;
     let groups = build_groups(&group_sections, &ini.defaults, &mut programs, &mut warnings)?;
     Ok(Config {
         path: path.to_path_buf(),
@@ -213,6 +216,36 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         groups,
         warnings,
     })
+}
+
+/// Two sections must not make instances of one name (`[program:a]` with numprocs = 2
+/// and `[program:a:00]`): the second would be a row no command can address.
+fn check_instance_names(programs: &[Program], lines: &[usize]) -> Result<(), ConfigError> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (index, program) in programs.iter().enumerate() {
+        for i in 0..program.numprocs {
+            let name = program.instance_name(i);
+            if let Some(&first) = seen.get(&name) {
+                let describe = |p: &Program, line: usize| {
+                    if p.numprocs > 1 {
+                        format!(
+                            "[program:{}] (numprocs={}, line {line})",
+                            p.name, p.numprocs
+                        )
+                    } else {
+                        format!("[program:{}] (line {line})", p.name)
+                    }
+                };
+                return Err(ConfigError(format!(
+                    "Process name '{name}' is defined twice: by {} and by {}",
+                    describe(&programs[first], lines[first]),
+                    describe(program, lines[index])
+                )));
+            }
+            seen.insert(name, index);
+        }
+    }
+    Ok(())
 }
 
 fn warn_unknown_keys(section: &ini::Section, known: &[&str], warnings: &mut Vec<String>) {

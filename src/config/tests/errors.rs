@@ -538,3 +538,17 @@ fn groups_are_checked_after_all_programs() {
     let text = "[group:g]\nprograms = ghost\n[program:a]\ncommand = x\nstartsecs = -1\n";
     err_has(text, &["Program 'a': startsecs must be non-negative"]);
 }
+
+#[test]
+fn two_sections_making_one_process_name_is_an_error_naming_both() {
+    let msg = err(
+        "[program:a]\ncommand = /bin/true\nnumprocs = 2\n\n[program:a:00]\ncommand = /bin/true\n",
+    );
+    assert_eq!(
+        msg,
+        "Process name 'a:00' is defined twice: by [program:a] (numprocs=2, line 1) \
+         and by [program:a:00] (line 5)"
+    );
+    // Distinct names stay fine: a:02 is not made by numprocs = 2.
+    ok("[program:a]\ncommand = /bin/true\nnumprocs = 2\n\n[program:a:02]\ncommand = /bin/true\n");
+}

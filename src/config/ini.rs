@@ -68,6 +68,30 @@ enum Target {
     Section(usize),
 }
 
+/// Lines as Python's `open()` reads them (universal newlines): `\n`, `\r\n` and a lone
+/// `\r` each end a line, so a file saved with old Mac line endings reads as it does there.
+fn universal_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        match current.find(['\n', '\r']) {
+            None => {
+                rest = None;
+                (!current.is_empty()).then_some(current)
+            }
+            Some(at) => {
+                let width = if current[at..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
+                rest = Some(&current[at + width..]).filter(|r| !r.is_empty());
+                Some(&current[..at])
+            }
+        }
+    })
+}
+
 pub fn parse(text: &str, options: Options) -> Result<Ini, IniError> {
     let mut ini = Ini::default();
     let mut target = Target::None;
@@ -75,9 +99,8 @@ pub fn parse(text: &str, options: Options) -> Result<Ini, IniError> {
     let mut open_value: Option<(usize, Vec<String>)> = None;
     let mut indent_level = usize::MAX;
 
-    for (index, raw) in text.lines().enumerate() {
+    for (index, raw) in universal_lines(text).enumerate() {
         let line_no = index + 1;
-        let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let trimmed = raw.trim();
         if trimmed.starts_with('#') || trimmed.starts_with(';') {
             continue;
@@ -332,6 +355,24 @@ mod tests {
     fn crlf_line_endings() {
         let ini = parse_ok("[a]\r\nk = 1\r\n");
         assert_eq!(value(&ini, "a", "k"), Some("1"));
+    }
+
+    #[test]
+    fn lone_cr_ends_a_line_as_in_python() {
+        // What configparser reads from a file opened with universal newlines:
+        // {'a': {'k': '1\nmore', 'j': '2'}, 'b': {'x': '3'}}.
+        let ini = parse_ok("[a]\rk = 1\r  more\r\r\nj = 2\r\n[b]\rx=3");
+        assert_eq!(value(&ini, "a", "k"), Some("1\nmore"));
+        assert_eq!(value(&ini, "a", "j"), Some("2"));
+        assert_eq!(value(&ini, "b", "x"), Some("3"));
+        let lines: Vec<usize> = ini.sections.iter().map(|s| s.line).collect();
+        assert_eq!(
+            lines,
+            vec![1, 6],
+            "a lone CR counts as a line for error messages"
+        );
+        let lines: Vec<&str> = universal_lines("a\r\rb\r\nc\n\nd\n").collect();
+        assert_eq!(lines, vec!["a", "", "b", "c", "", "d"]);
     }
 
     #[test]

@@ -73,7 +73,8 @@ pub struct EnvFileError {
 /// Parses the contents of one `env_file`.
 pub fn parse_env_file(text: &str) -> Result<Vec<(String, String)>, EnvFileError> {
     let mut pairs = Vec::new();
-    for (index, raw) in text.lines().enumerate() {
+    // Read as Python's open() does: a lone CR ends a line too.
+    for (index, raw) in super::ini::universal_lines(text).enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -167,6 +168,13 @@ mod tests {
         list.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn env_file_lines_end_at_a_lone_cr_too() {
+        let parsed = parse_env_file("A=1\rB=2\r\n# c\rC=3");
+        assert_eq!(parsed, Ok(pairs(&[("A", "1"), ("B", "2"), ("C", "3")])));
+        assert_eq!(parse_env_file("A=1\rbad"), Err(EnvFileError { line: 2 }));
     }
 
     #[test]

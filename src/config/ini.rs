@@ -70,7 +70,7 @@ enum Target {
 
 /// Lines as Python's `open()` reads them (universal newlines): `\n`, `\r\n` and a lone
 /// `\r` each end a line, so a file saved with old Mac line endings reads as it does there.
-fn universal_lines(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn universal_lines(text: &str) -> impl Iterator<Item = &str> {
     let mut rest = Some(text);
     std::iter::from_fn(move || {
         let current = rest?;

@@ -140,15 +140,22 @@ pub fn resolve_user(name: &str) -> Result<Credentials, SpawnError> {
     })
 }
 
-/// `which`: an argv[0] with a `/` is taken as is (relative to the daemon's cwd), anything
-/// else is looked up in the daemon's PATH.
-pub fn resolve_command(name: &str) -> Result<PathBuf, SpawnError> {
+/// `which`, as exec will see it: an argv[0] with a `/` is taken as is, anything else is
+/// looked up in the daemon's PATH. The child changes to `directory` before exec, so a
+/// relative path (`./run.sh`, or a relative PATH entry) is checked there, not in the
+/// daemon's cwd; the path returned is the one to exec after that chdir.
+pub fn resolve_command(name: &str, directory: Option<&Path>) -> Result<PathBuf, SpawnError> {
     let not_found = || SpawnError::Transient(format!("Command not found: {name}"));
+    let seen_from_child = |path: &Path| match directory {
+        Some(dir) if path.is_relative() => dir.join(path),
+        _ => path.to_path_buf(),
+    };
     if name.contains('/') {
         let path = PathBuf::from(name);
-        return if is_executable_file(&path) {
+        let there = seen_from_child(&path);
+        return if is_executable_file(&there) {
             Ok(path)
-        } else if path.exists() {
+        } else if there.exists() {
             // Exists but cannot be run: let exec say why (EACCES is permanent).
             Ok(path)
         } else {
@@ -158,7 +165,7 @@ pub fn resolve_command(name: &str) -> Result<PathBuf, SpawnError> {
     let path_var = std::env::var_os("PATH").unwrap_or_else(|| OsString::from("/usr/bin:/bin"));
     std::env::split_paths(&path_var)
         .map(|dir| dir.join(name))
-        .find(|candidate| is_executable_file(candidate))
+        .find(|candidate| is_executable_file(&seen_from_child(candidate)))
         .ok_or_else(not_found)
 }
 

@@ -5,6 +5,7 @@ mod common;
 use common::*;
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
 
 /// The pid of the daemon's child whose argv is `argv` (after exec), allowing for argv[0]
@@ -115,6 +116,42 @@ fn directory_is_the_child_working_directory() {
     assert_eq!(
         fs::read_link(format!("/proc/{pid}/cwd")).unwrap(),
         dir.join("work")
+    );
+}
+
+#[test]
+fn a_relative_command_is_found_in_the_program_directory() {
+    // exec runs after the chdir to `directory`, so that is where ./run.sh must be; it
+    // was once checked in the daemon's cwd instead ("Command not found", or a different
+    // file run than the one checked).
+    let dir = TestDir::new("relative-command");
+    fs::create_dir(dir.join("work")).unwrap();
+    let script = dir.write(
+        "work/run.sh",
+        "#!/bin/sh\necho ran-in-$(pwd)\nexec sleep 1000\n",
+    );
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    // A decoy in the daemon's cwd that must not be what runs or what is checked.
+    let decoy = dir.write("decoy.sh", "#!/bin/sh\necho decoy\n");
+    fs::set_permissions(&decoy, fs::Permissions::from_mode(0o755)).unwrap();
+    let config = dir.config(
+        "[program:r]\ncommand = ./run.sh\ndirectory = {dir}/work\n\
+         stdout_logfile = {dir}/r.log\n\n\
+         [program:d]\ncommand = ./decoy.sh\ndirectory = {dir}/work\nautorestart = false\n\
+         startretries = 0\nstdout_logfile = {dir}/d.log\n",
+    );
+    let daemon = Daemon::start(&dir, &config);
+
+    daemon.expect_log(secs(5), "r: STARTING -> RUNNING");
+    let work = dir.join("work").display().to_string();
+    expect_within(secs(5), "the script's output", || {
+        dir.read("r.log") == format!("ran-in-{work}\n")
+    });
+    daemon.expect_log(secs(5), "Command not found: ./decoy.sh");
+    assert_eq!(
+        dir.read("d.log"),
+        "",
+        "the decoy in the daemon's cwd never ran"
     );
 }
 

@@ -393,7 +393,12 @@ pub fn parse(
         let argv0 = expand::split_command(&command)
             .ok()
             .and_then(|a| a.into_iter().next());
-        if let Some(path) = argv0.and_then(|a| crate::spawn::resolve_command(&a).ok()) {
+        let resolved =
+            argv0.and_then(|a| crate::spawn::resolve_command(&a, directory.as_deref()).ok());
+        if let Some(path) = resolved.map(|p| match &directory {
+            Some(d) if p.is_relative() => d.join(p),
+            _ => p,
+        }) {
             if crate::spawn::is_setid(&path) {
                 warnings.push(format!(
                     "Program '{name}': command '{}' is a setuid/setgid binary; the kernel \

@@ -57,7 +57,7 @@ impl Supervisor {
         let Some(argv0) = config.argv.first() else {
             return Err(SpawnError::Permanent("command is empty".into()));
         };
-        let path = spawn::resolve_command(argv0)?;
+        let path = spawn::resolve_command(argv0, config.directory.as_deref())?;
         let credentials = config
             .user
             .as_deref()

@@ -37,6 +37,23 @@ impl Readiness {
     }
 }
 
+/// Undoes the signal state inherited from whoever started us, as tini and s6 do: a
+/// launcher that blocked SIGCHLD or SIGTERM (the mask survives exec) would leave children
+/// unreaped and the daemon deaf to SIGTERM, and an ignored disposition (also kept across
+/// exec) would hide a signal from the daemon and from its children. Handlers cannot be
+/// inherited, so only ignored signals need resetting; SIGPIPE stays ignored, as the Rust
+/// runtime set it: a peer that goes away must fail a write, not kill the daemon.
+/// Call first thing in `main`, before any handler is installed.
+pub fn reset_signal_state() {
+    // SAFETY: single-threaded at this point; the sets are ours.
+    unsafe {
+        crate::spawn::reset_dispositions(true, libc::SIGPIPE);
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
+}
+
 /// Double fork and setsid; stdio goes to `/dev/null`. The calling process waits for the
 /// daemon's readiness report and exits with it; only the daemon returns. There is no
 /// chdir and no umask change: relative paths in the config keep their meaning.

@@ -88,6 +88,7 @@ fn parse_args() -> Result<Parsed, lexopt::Error> {
 }
 
 fn main() -> ExitCode {
+    daemon::reset_signal_state();
     spawn::ensure_stdio_open();
     let args = match parse_args() {
         Ok(Parsed::Run(args)) => args,

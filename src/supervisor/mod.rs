@@ -10,6 +10,7 @@ mod lingering;
 mod ops;
 mod reload;
 mod shutdown;
+mod signals;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -19,7 +20,6 @@ use log::{debug, error, info, warn};
 use mio::event::Event as MioEvent;
 use mio::{Events, Interest};
 use nix::sys::signal::Signal;
-use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::config::{Config, Instance, LogLevel};
@@ -142,7 +142,7 @@ impl Supervisor {
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         }
-        let mut signals = Signals::new([SIGCHLD, SIGTERM, SIGINT, SIGHUP])?;
+        let mut signals = signals::install()?;
         reactor
             .registry()
             .register(&mut signals, Source::Signals.token(), Interest::READABLE)?;
@@ -306,21 +306,6 @@ impl Supervisor {
             }
             Some(Source::Health(index)) => self.health_ready(index),
             None => {}
-        }
-    }
-
-    fn on_signals(&mut self) {
-        let pending: Vec<i32> = self.signals.pending().collect();
-        for signal in pending {
-            match signal {
-                SIGCHLD => self.reap(),
-                SIGTERM | SIGINT => {
-                    info!("Received signal {signal}");
-                    self.begin_shutdown();
-                }
-                SIGHUP => info!("Received SIGHUP, ignoring (use 'reload' command instead)"),
-                _ => {}
-            }
         }
     }
 

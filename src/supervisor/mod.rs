@@ -104,8 +104,9 @@ pub struct Supervisor {
     parked: Vec<usize>,
     /// Instances whose state changed since parked operations were last settled.
     touched: Vec<usize>,
-    /// accept() failed for lack of fds; retried when a connection closes.
-    accept_paused: bool,
+    /// accept() failed for lack of fds: the one retry timer, also cut short when a
+    /// connection closes.
+    accept_retry: Option<TimerId>,
     /// accept() is failing (reported once per episode).
     accept_failing: bool,
     own_uid: u32,
@@ -170,7 +171,7 @@ impl Supervisor {
             live_clients: 0,
             parked: Vec::new(),
             touched: Vec::new(),
-            accept_paused: false,
+            accept_retry: None,
             accept_failing: false,
             own_uid: nix::unistd::geteuid().as_raw(),
             scratch: vec![0; 4096],
@@ -321,7 +322,10 @@ impl Supervisor {
             TimerKey::Health(index) => self.health_timer(index),
             TimerKey::ShutdownTimeout => self.shutdown_timed_out(),
             TimerKey::ShutdownRecheck => self.check_shutdown_done(),
-            TimerKey::AcceptRetry => self.retry_accept(),
+            TimerKey::AcceptRetry => {
+                self.accept_retry = None;
+                self.accept_clients();
+            }
             TimerKey::StateSave => {
                 self.state_timer = false;
                 self.save_state();

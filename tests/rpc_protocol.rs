@@ -1136,19 +1136,19 @@ fn a_directory_or_symlink_at_the_socket_path_is_kept_and_startup_fails() {
 
 #[test]
 fn a_stale_socket_at_the_socket_path_is_replaced() {
-    use std::os::unix::fs::MetadataExt;
     let dir = TestDir::new("rpc-stale");
-    // Bound, then closed: nothing listens (connect gets ECONNREFUSED).
+    // Bound, then closed: nothing listens (connect gets ECONNREFUSED). Inode numbers are
+    // reused at once here, so the log line, not the inode, says it was replaced.
     drop(std::os::unix::net::UnixListener::bind(dir.socket()).unwrap());
-    let inode = std::fs::symlink_metadata(dir.socket()).unwrap().ino();
     let d = daemon(&dir, "");
     d.expect_log(
         secs(2),
         &format!("Removed stale socket {}", dir.socket().display()),
     );
-    let now = std::fs::symlink_metadata(dir.socket()).unwrap();
-    assert!(now.file_type().is_socket());
-    assert_ne!(now.ino(), inode, "the stale socket is still there");
+    assert!(std::fs::symlink_metadata(dir.socket())
+        .unwrap()
+        .file_type()
+        .is_socket());
     assert_eq!(status(&dir.socket())["status"], "ok");
 }
 

@@ -37,6 +37,23 @@ impl Readiness {
     }
 }
 
+/// Undoes the signal state inherited from whoever started us, as tini and s6 do: a
+/// launcher that blocked SIGCHLD or SIGTERM (the mask survives exec) would leave children
+/// unreaped and the daemon deaf to SIGTERM, and an ignored disposition (also kept across
+/// exec) would hide a signal from the daemon and from its children. Handlers cannot be
+/// inherited, so only ignored signals need resetting; SIGPIPE stays ignored, as the Rust
+/// runtime set it: a peer that goes away must fail a write, not kill the daemon.
+/// Call first thing in `main`, before any handler is installed.
+pub fn reset_signal_state() {
+    // SAFETY: single-threaded at this point; the sets are ours.
+    unsafe {
+        crate::spawn::reset_dispositions(true, libc::SIGPIPE);
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
+}
+
 /// Double fork and setsid; stdio goes to `/dev/null`. The calling process waits for the
 /// daemon's readiness report and exits with it; only the daemon returns. There is no
 /// chdir and no umask change: relative paths in the config keep their meaning.
@@ -166,8 +183,10 @@ impl Pidfile {
 enum Probe {
     /// A daemon answered a status request.
     Alive,
-    /// Nothing listens (ECONNREFUSED, ENOENT, ENOTSOCK): safe to replace.
+    /// Nothing listens (ECONNREFUSED): safe to replace.
     Stale,
+    /// Gone since it was looked at (ENOENT): nothing to replace.
+    Gone,
     /// Could not tell (timeout, EACCES, no reply): refuse to touch it.
     Unknown,
 }
@@ -193,11 +212,8 @@ fn probe_socket(path: &Path) -> Probe {
     let _ = nix::sys::socket::setsockopt(&fd, sockopt::ReceiveTimeout, &timeout);
     match connect(fd.as_raw_fd(), &addr) {
         Ok(()) => {}
-        Err(
-            nix::errno::Errno::ECONNREFUSED
-            | nix::errno::Errno::ENOENT
-            | nix::errno::Errno::ENOTSOCK,
-        ) => return Probe::Stale,
+        Err(nix::errno::Errno::ECONNREFUSED) => return Probe::Stale,
+        Err(nix::errno::Errno::ENOENT) => return Probe::Gone,
         Err(_) => return Probe::Unknown,
     }
     let mut stream = std::os::unix::net::UnixStream::from(fd);
@@ -212,6 +228,52 @@ fn probe_socket(path: &Path) -> Probe {
     }
 }
 
+/// Removes the socket at `path` if no daemon listens on it; any doubt is an error.
+fn replace_stale(path: &Path) -> Result<(), String> {
+    match probe_socket(path) {
+        Probe::Alive => Err(format!(
+            "Another supervice instance is already listening on {}",
+            path.display()
+        )),
+        Probe::Unknown => Err(format!(
+            "Socket {} exists but could not be verified as stale; refusing to replace it. \
+             Remove it manually if no supervice instance is running.",
+            path.display()
+        )),
+        Probe::Gone => Ok(()),
+        Probe::Stale => match std::fs::remove_file(path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(format!(
+                "Cannot remove stale socket {}: {e}",
+                path.display()
+            )),
+            _ => {
+                log::info!("Removed stale socket {}", path.display());
+                Ok(())
+            }
+        },
+    }
+}
+
+/// What a non-socket file is, for the error that refuses it.
+fn describe(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_symlink() {
+        "a symbolic link"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_file() {
+        "a regular file"
+    } else if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else {
+        "of an unknown type"
+    }
+}
+
 /// The RPC listening socket, removed at shutdown if it is still ours.
 pub struct Socket {
     pub listener: mio::net::UnixListener,
@@ -220,10 +282,11 @@ pub struct Socket {
 }
 
 impl Socket {
-    /// Probes whatever is at `path` (replacing it only if provably stale), then binds
+    /// Replaces what is at `path` only if it is a socket (not following symlinks) that
+    /// is provably stale; anything else there is an error and is left alone. Then binds
     /// with umask 0177 so the socket is born 0600.
     pub fn bind(path: &Path) -> Result<Socket, String> {
-        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
         let dir = crate::config::parent_dir(path);
         if std::fs::metadata(&dir).is_ok_and(|m| m.permissions().mode() & 0o002 != 0) {
             log::warn!(
@@ -233,24 +296,18 @@ impl Socket {
                 path.display()
             );
         }
-        if std::fs::symlink_metadata(path).is_ok() {
-            match probe_socket(path) {
-                Probe::Alive => {
-                    return Err(format!(
-                        "Another supervice instance is already listening on {}",
-                        path.display()
-                    ))
-                }
-                Probe::Unknown => {
-                    return Err(format!(
-                        "Socket {} exists but could not be verified as stale; refusing to replace \
-                         it. Remove it manually if no supervice instance is running.",
-                        path.display()
-                    ))
-                }
-                Probe::Stale => std::fs::remove_file(path)
-                    .map_err(|e| format!("Cannot remove stale socket {}: {e}", path.display()))?,
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("Cannot check socket path {}: {e}", path.display())),
+            Ok(meta) if !meta.file_type().is_socket() => {
+                return Err(format!(
+                    "Socket path {} exists and is {}, not a socket; refusing to replace it. \
+                     Remove it or configure another 'socket'.",
+                    path.display(),
+                    describe(meta.file_type())
+                ))
             }
+            Ok(_) => replace_stale(path)?,
         }
         let old = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o177));
         let bound = mio::net::UnixListener::bind(path);

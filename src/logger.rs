@@ -82,6 +82,15 @@ pub fn configure(destination: Destination<'_>, level: LogLevel) -> io::Result<()
     Ok(())
 }
 
+/// Opens the log file again at its path (see `RotatingFile::reopen`); stdout stays.
+pub fn reopen() -> io::Result<()> {
+    let mut state = LOGGER.state.lock().unwrap_or_else(|e| e.into_inner());
+    match state.as_mut().map(|s| &mut s.sink) {
+        Some(Sink::File(file)) => file.reopen(),
+        _ => Ok(()),
+    }
+}
+
 fn level_of(metadata: &Metadata<'_>) -> LogLevel {
     match metadata.level() {
         log::Level::Error if metadata.target() == CRITICAL => LogLevel::Critical,

@@ -55,6 +55,15 @@ impl RotatingFile {
         })
     }
 
+    /// Opens `path` again, for a file renamed away behind our back (logrotate, then
+    /// SIGUSR2): writes go to a fresh file there. If that fails the old one stays in use.
+    pub fn reopen(&mut self) -> io::Result<()> {
+        let file = open_append(&self.path)?;
+        self.size = file.metadata()?.len();
+        self.file = file;
+        Ok(())
+    }
+
     /// Room left before the next rotation (after rotating if the file is full).
     fn room(&mut self, wanted: usize, rotate_error: &mut Option<RotateError>) -> usize {
         if self.maxbytes == 0 {

@@ -447,12 +447,9 @@ unsafe fn exec_child(
             fail(Step::Chdir);
         }
     }
-    // Ignored dispositions (the daemon ignores SIGPIPE) survive exec; reset them all.
-    let mut default: libc::sigaction = std::mem::zeroed();
-    default.sa_sigaction = libc::SIG_DFL;
-    for signal in 1..libc::SIGRTMAX() {
-        libc::sigaction(signal, &default, std::ptr::null_mut());
-    }
+    // Ignored dispositions (the daemon ignores SIGPIPE) survive exec; reset them all,
+    // SIGRTMAX and the C library's own signals included.
+    reset_dispositions(false, 0);
     let mut empty: libc::sigset_t = std::mem::zeroed();
     libc::sigemptyset(&mut empty);
     libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
@@ -500,6 +497,62 @@ unsafe fn exec_child(
     );
     libc::execve(plan.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
     fail(Step::Exec)
+}
+
+/// The kernel's `struct sigaction` in the generic layout (x86-64, arm64, riscv...). glibc's
+/// `sigaction` refuses the signals it keeps for itself (32 and 33), which a launcher may
+/// still have left ignored, so dispositions are read and set with the raw system call.
+/// All zeroes is SIG_DFL with no flags and an empty mask.
+#[repr(C)]
+#[derive(Default)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// `rt_sigaction` as the kernel has it (its signal set is 64 bits).
+///
+/// # Safety
+/// `new` and `old` are null or point to valid `KernelSigaction`s.
+unsafe fn kernel_sigaction(
+    signal: libc::c_int,
+    new: *const KernelSigaction,
+    old: *mut KernelSigaction,
+) -> libc::c_long {
+    libc::syscall(
+        libc::SYS_rt_sigaction,
+        signal,
+        new,
+        old,
+        std::mem::size_of::<u64>(),
+    )
+}
+
+/// Sets signals 1 to SIGRTMAX back to SIG_DFL, except `keep`; with `only_ignored`,
+/// installed handlers are left alone. System calls only, no allocation: callable
+/// between clone and exec.
+///
+/// # Safety
+/// Changes process-wide dispositions: the caller must be single-threaded (or the
+/// suspended-parent child of `clone_and_exec`).
+pub unsafe fn reset_dispositions(only_ignored: bool, keep: libc::c_int) {
+    let default = KernelSigaction::default();
+    for signal in 1..=libc::SIGRTMAX() {
+        let mut current = KernelSigaction::default();
+        if signal == keep || kernel_sigaction(signal, std::ptr::null(), &mut current) != 0 {
+            continue;
+        }
+        let reset = match current.handler {
+            libc::SIG_DFL => false,
+            libc::SIG_IGN => true,
+            _ => !only_ignored,
+        };
+        if reset {
+            kernel_sigaction(signal, &default, std::ptr::null_mut());
+        }
+    }
 }
 
 /// Opens `/dev/null` for a child's stdio.

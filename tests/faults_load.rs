@@ -567,3 +567,59 @@ fn a_reload_storm_under_concurrent_starts_and_stops_leaves_one_child_per_instanc
     expect_fds_back(&daemon, baseline, secs(5));
     assert!(daemon.count_log("Reload complete") >= 100);
 }
+
+/// Sets the soft RLIMIT_NOFILE of a running process (the hard limit stays).
+fn set_soft_fd_limit(pid: i32, soft: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: prlimit reads and writes only the structs we pass, for a pid we started.
+    let ok = unsafe {
+        libc::prlimit(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut limit) == 0 && {
+            limit.rlim_cur = soft;
+            libc::prlimit(pid, libc::RLIMIT_NOFILE, &limit, std::ptr::null_mut()) == 0
+        }
+    };
+    assert!(ok, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn out_of_fds_at_most_one_accept_retry_timer_is_armed() {
+    let _serial = serial();
+    let dir = TestDir::new("fault-accept-retry");
+    let config = dir.config("[program:idle]\ncommand = sleep 1000\nautostart = false\n");
+    let daemon = Daemon::start(&dir, &config);
+    expect_answering(&dir, secs(10));
+    let fds = daemon.fd_count() as u64;
+    // Room for three connections: three held ones take it, the next queue.
+    set_soft_fd_limit(daemon.pid, fds + 3);
+    let held: Vec<UnixStream> = (0..3)
+        .map(|_| UnixStream::connect(dir.socket()).expect("connect"))
+        .collect();
+    expect_within(secs(5), "three connections accepted", || {
+        daemon.fd_count() as u64 == fds + 3
+    });
+    let queued: Vec<UnixStream> = (0..8)
+        .map(|_| UnixStream::connect(dir.socket()).expect("connect"))
+        .collect();
+    daemon.expect_log(secs(5), "accept: Too many open files");
+
+    // Each close frees an fd while a retry is armed: the daemon accepts at once, fails
+    // on the next queued one and must not arm a second timer beside the first.
+    drop(held);
+    daemon.expect_log_count(secs(5), "accept works again", 3);
+    let before = daemon.count_log("accept: retrying in");
+    let storm = wait_for(secs(1), || {
+        daemon.count_log("accept: retrying in") > before + 8
+    });
+    assert!(
+        !storm,
+        "{} accept retries armed within a second (one timer every 250 ms gives 4)",
+        daemon.count_log("accept: retrying in") - before
+    );
+
+    drop(queued);
+    set_soft_fd_limit(daemon.pid, fds + 64);
+    expect_answering(&dir, secs(10));
+}

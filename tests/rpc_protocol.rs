@@ -1077,11 +1077,74 @@ fn a_second_daemon_on_a_live_socket_exits_1_and_leaves_it_alone() {
     assert!(alive(first.pid));
 }
 
+/// Starts a daemon that must refuse to start because of what is at the socket path;
+/// returns what it said (stderr and log).
+fn refused_start(dir: &TestDir) -> String {
+    let config = dir.config("[program:a]\ncommand = sleep 1000\n");
+    let mut d = Daemon::spawn(dir, &["-c", config.to_str().unwrap(), "-n"]);
+    assert_eq!(d.wait_exit(secs(15)), Some(1), "log:\n{}", d.log_text());
+    let said = format!("{}{}", d.stderr_text(), d.log_text());
+    assert!(!said.contains("Spawning a"), "{said}");
+    said
+}
+
 #[test]
-fn a_regular_file_at_the_socket_path_is_replaced() {
+fn a_regular_file_at_the_socket_path_is_kept_and_startup_fails() {
+    let dir = TestDir::new("rpc-regular");
+    dir.write("supervice.sock", "precious data\n");
+    let said = refused_start(&dir);
+    assert!(
+        said.contains(&format!(
+            "Socket path {} exists and is a regular file, not a socket; refusing to replace it.",
+            dir.socket().display()
+        )),
+        "{said}"
+    );
+    assert_eq!(dir.read("supervice.sock"), "precious data\n");
+}
+
+#[test]
+fn a_directory_or_symlink_at_the_socket_path_is_kept_and_startup_fails() {
+    let dir = TestDir::new("rpc-dir");
+    std::fs::create_dir(dir.socket()).unwrap();
+    let said = refused_start(&dir);
+    assert!(
+        said.contains("exists and is a directory, not a socket"),
+        "{said}"
+    );
+    assert!(dir.socket().is_dir());
+
+    // A symlink is refused even when it points to a stale socket.
+    let dir = TestDir::new("rpc-symlink");
+    let target = dir.join("elsewhere.sock");
+    drop(std::os::unix::net::UnixListener::bind(&target).unwrap());
+    std::os::unix::fs::symlink(&target, dir.socket()).unwrap();
+    let said = refused_start(&dir);
+    assert!(
+        said.contains("exists and is a symbolic link, not a socket"),
+        "{said}"
+    );
+    assert!(std::fs::symlink_metadata(dir.socket())
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::symlink_metadata(&target)
+        .unwrap()
+        .file_type()
+        .is_socket());
+}
+
+#[test]
+fn a_stale_socket_at_the_socket_path_is_replaced() {
     let dir = TestDir::new("rpc-stale");
-    dir.write("supervice.sock", "left over\n");
-    let _d = daemon(&dir, "");
+    // Bound, then closed: nothing listens (connect gets ECONNREFUSED). Inode numbers are
+    // reused at once here, so the log line, not the inode, says it was replaced.
+    drop(std::os::unix::net::UnixListener::bind(dir.socket()).unwrap());
+    let d = daemon(&dir, "");
+    d.expect_log(
+        secs(2),
+        &format!("Removed stale socket {}", dir.socket().display()),
+    );
     assert!(std::fs::symlink_metadata(dir.socket())
         .unwrap()
         .file_type()

@@ -35,10 +35,14 @@ options:
   -h, --help                print this help and exit
 
 signals:
-  SIGTERM, SIGINT  stop every program (stopsignal, then SIGKILL after stopwaitsecs;
+  SIGTERM, SIGINT, SIGQUIT, SIGPWR
+                   stop every program (stopsignal, then SIGKILL after stopwaitsecs;
                    at shutdown_timeout the remaining process groups are SIGKILLed)
                    and exit 0
   SIGHUP           logged and ignored; use 'supervicectl reload'
+  SIGUSR2          reopen the daemon's and the programs' log files (logrotate)
+  SIGUSR1, SIGALRM, SIGTSTP, SIGRTMIN..SIGRTMAX and others
+                   logged and ignored; see supervice(8)
 
 exit status:
   0  clean shutdown, --version, --help
@@ -88,6 +92,7 @@ fn parse_args() -> Result<Parsed, lexopt::Error> {
 }
 
 fn main() -> ExitCode {
+    daemon::reset_signal_state();
     spawn::ensure_stdio_open();
     let args = match parse_args() {
         Ok(Parsed::Run(args)) => args,

@@ -216,6 +216,19 @@ impl Supervisor {
         Outcome::MoreToRead
     }
 
+    /// SIGUSR2: every open log file is opened again at its path.
+    pub(super) fn reopen_child_logs(&mut self) {
+        for pump in self.pumps.iter_mut().flatten() {
+            if let Err(e) = pump.file.reopen() {
+                error!(
+                    "{}: cannot reopen {}: {e}",
+                    pump.label,
+                    pump.file.path().display()
+                );
+            }
+        }
+    }
+
     fn close_pump(&mut self, index: usize) {
         if let Some(pump) = self.pumps.get_mut(index).and_then(Option::take) {
             let _ = self

@@ -67,9 +67,10 @@ impl Supervisor {
                         warn!("accept: {e}; retrying every {ACCEPT_RETRY:?} until it works");
                         self.accept_failing = true;
                     }
-                    if !self.accept_paused {
-                        self.accept_paused = true;
-                        self.reactor.arm_in(ACCEPT_RETRY, TimerKey::AcceptRetry);
+                    if self.accept_retry.is_none() {
+                        debug!("accept: retrying in {ACCEPT_RETRY:?}");
+                        let timer = self.reactor.arm_in(ACCEPT_RETRY, TimerKey::AcceptRetry);
+                        self.accept_retry = Some(timer);
                     }
                     return;
                 }
@@ -218,15 +219,12 @@ impl Supervisor {
         }
         let _ = self.reactor.registry().deregister(client.conn.stream_mut());
         self.live_clients -= 1;
-        if self.accept_paused {
-            self.retry_accept();
+        // An fd was freed: accept what queued while accept() was failing, now. The
+        // pending retry goes, so a failure re-arms exactly one.
+        if let Some(timer) = self.accept_retry.take() {
+            self.reactor.disarm(timer);
+            self.accept_clients();
         }
-    }
-
-    /// Accepts what queued while accept() was failing.
-    pub(super) fn retry_accept(&mut self) {
-        self.accept_paused = false;
-        self.accept_clients();
     }
 
     /// Queues a reply; the write deadline replaces whatever timer the client had.

@@ -10,6 +10,7 @@ mod lingering;
 mod ops;
 mod reload;
 mod shutdown;
+mod signals;
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -19,7 +20,6 @@ use log::{debug, error, info, warn};
 use mio::event::Event as MioEvent;
 use mio::{Events, Interest};
 use nix::sys::signal::Signal;
-use signal_hook::consts::{SIGCHLD, SIGHUP, SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 
 use crate::config::{Config, Instance, LogLevel};
@@ -107,8 +107,9 @@ pub struct Supervisor {
     parked: Vec<usize>,
     /// Instances whose state changed since parked operations were last settled.
     touched: Vec<usize>,
-    /// accept() failed for lack of fds; retried when a connection closes.
-    accept_paused: bool,
+    /// accept() failed for lack of fds: the one retry timer, also cut short when a
+    /// connection closes.
+    accept_retry: Option<TimerId>,
     /// accept() is failing (reported once per episode).
     accept_failing: bool,
     own_uid: u32,
@@ -145,7 +146,7 @@ impl Supervisor {
         unsafe {
             libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
         }
-        let mut signals = Signals::new([SIGCHLD, SIGTERM, SIGINT, SIGHUP])?;
+        let mut signals = signals::install()?;
         reactor
             .registry()
             .register(&mut signals, Source::Signals.token(), Interest::READABLE)?;
@@ -174,7 +175,7 @@ impl Supervisor {
             live_clients: 0,
             parked: Vec::new(),
             touched: Vec::new(),
-            accept_paused: false,
+            accept_retry: None,
             accept_failing: false,
             own_uid: nix::unistd::geteuid().as_raw(),
             scratch: vec![0; 4096],
@@ -313,21 +314,6 @@ impl Supervisor {
         }
     }
 
-    fn on_signals(&mut self) {
-        let pending: Vec<i32> = self.signals.pending().collect();
-        for signal in pending {
-            match signal {
-                SIGCHLD => self.reap(),
-                SIGTERM | SIGINT => {
-                    info!("Received signal {signal}");
-                    self.begin_shutdown();
-                }
-                SIGHUP => info!("Received SIGHUP, ignoring (use 'reload' command instead)"),
-                _ => {}
-            }
-        }
-    }
-
     fn on_timer(&mut self, key: TimerKey) {
         match key {
             TimerKey::Instance(index) => {
@@ -340,7 +326,10 @@ impl Supervisor {
             TimerKey::Health(index) => self.health_timer(index),
             TimerKey::ShutdownTimeout => self.shutdown_timed_out(),
             TimerKey::ShutdownRecheck => self.shutdown_recheck_due(),
-            TimerKey::AcceptRetry => self.retry_accept(),
+            TimerKey::AcceptRetry => {
+                self.accept_retry = None;
+                self.accept_clients();
+            }
             TimerKey::StateSave => {
                 self.state_timer = false;
                 self.save_state();

@@ -5,6 +5,7 @@
 pub mod expand;
 pub mod ini;
 mod program;
+pub mod pyformat;
 mod value;
 
 use std::fmt;

@@ -6,7 +6,8 @@ pub mod expand;
 pub mod ini;
 mod program;
 pub mod pyformat;
-mod value;
+pub mod supervisord;
+pub(crate) mod value;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -59,6 +59,9 @@ impl fmt::Display for IniError {
 pub struct Options {
     /// supervisord dialect: `;` or `#` after whitespace starts a comment.
     pub inline_comments: bool,
+    /// supervisord dialect (configparser's `strict=False`): a repeated section continues
+    /// the first one and a repeated key replaces the earlier value (at the later line).
+    pub merge_duplicates: bool,
 }
 
 /// Where the parser is currently putting keys.
@@ -132,7 +135,11 @@ pub fn parse(text: &str, options: Options) -> Result<Ini, IniError> {
                 target = Target::Defaults;
                 continue;
             }
-            if ini.sections.iter().any(|s| s.name == name) {
+            if let Some(i) = ini.sections.iter().position(|s| s.name == name) {
+                if options.merge_duplicates {
+                    target = Target::Section(i);
+                    continue;
+                }
                 return Err(IniError {
                     line: line_no,
                     message: format!("section '{name}' already exists"),
@@ -164,7 +171,12 @@ pub fn parse(text: &str, options: Options) -> Result<Ini, IniError> {
             });
         };
         let key = key.to_lowercase();
-        if entries.iter().any(|e| e.key == key) {
+        if let Some(i) = entries.iter().position(|e| e.key == key) {
+            if options.merge_duplicates {
+                entries[i].line = line_no;
+                open_value = Some((i, vec![value.to_string()]));
+                continue;
+            }
             let section = match target {
                 Target::Section(i) => ini.sections[i].name.as_str(),
                 _ => "DEFAULT",
@@ -261,6 +273,7 @@ mod tests {
     fn supervisord_dialect_strips_inline_comments() {
         let options = Options {
             inline_comments: true,
+            ..Options::default()
         };
         let Ok(ini) = parse("[a]\ncommand = sleep 10 ; note\n", options) else {
             panic!("does not parse");
@@ -373,6 +386,32 @@ mod tests {
         );
         let lines: Vec<&str> = universal_lines("a\r\rb\r\nc\n\nd\n").collect();
         assert_eq!(lines, vec!["a", "", "b", "c", "", "d"]);
+    }
+
+    #[test]
+    fn supervisord_options_merge_duplicates_and_strip_inline_comments() {
+        // configparser.RawConfigParser(inline_comment_prefixes=(';', '#'), strict=False)
+        // reads this as {'a': {'k': '2\nmore', 'j': 'x;y', 'm': 'a#b'}, 'b': {'q': '1'}}.
+        let text = "[a]\nk = 1 ; c\nj = x;y #z\n[b]\nq=1\n[a]\nk = 2\n  more ; tail\nm=a#b\n";
+        let options = Options {
+            inline_comments: true,
+            merge_duplicates: true,
+        };
+        let ini = parse(text, options).expect("parses");
+        assert_eq!(value(&ini, "a", "k"), Some("2\nmore"));
+        assert_eq!(value(&ini, "a", "j"), Some("x;y"));
+        assert_eq!(value(&ini, "a", "m"), Some("a#b"));
+        assert_eq!(value(&ini, "b", "q"), Some("1"));
+        let names: Vec<&str> = ini.sections.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, vec!["a", "b"]);
+        let k = ini.sections[0].entries.iter().find(|e| e.key == "k");
+        assert_eq!(
+            k.map(|e| e.line),
+            Some(7),
+            "the value's line is the later one"
+        );
+        // Supervice's own reading still refuses both.
+        assert!(parse(text, Options::default()).is_err());
     }
 
     #[test]

@@ -5,7 +5,9 @@
 pub mod expand;
 pub mod ini;
 mod program;
-mod value;
+pub mod pyformat;
+pub mod supervisord;
+pub(crate) mod value;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! supervice: a one-thread, event-driven process supervisor.
 //!
-//! Layers, from the outside in (see DESIGN.md): `config` turns the file into typed values,
+//! Layers, from the outside in (see docs/ARCHITECTURE.md): `config` turns the file into typed values,
 //! `supervisor` owns the instances and drives the pure `lifecycle` state machines, the
 //! `reactor` multiplexes every fd and the `timer` wheel, `spawn`/`output` do the child
 //! side, and `daemon` and `logger` cover the process itself.

@@ -313,3 +313,35 @@ fn word_matching_respects_boundaries() {
         ["-c", "--configuration"]
     );
 }
+
+#[test]
+fn every_source_path_in_the_architecture_doc_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc =
+        std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).expect("docs/ARCHITECTURE.md");
+    let mut named = 0;
+    let mut gone = Vec::new();
+    for piece in doc.split('`') {
+        let is_path =
+            (piece.starts_with("src/") || piece.starts_with("tests/")) && !piece.contains(' ');
+        if is_path {
+            named += 1;
+            if !root.join(piece.trim_end_matches('/')).exists() {
+                gone.push(piece);
+            }
+        }
+    }
+    assert!(
+        named > 20,
+        "the doc names the files it describes ({named} found)"
+    );
+    assert!(
+        gone.is_empty(),
+        "docs/ARCHITECTURE.md names paths that do not exist: {gone:?}"
+    );
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).expect("src/lib.rs");
+    assert!(
+        lib.contains("docs/ARCHITECTURE.md"),
+        "src/lib.rs points at the doc"
+    );
+}

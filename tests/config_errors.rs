@@ -465,3 +465,79 @@ fn missing_daemon_log_directory_is_a_one_line_error() {
     assert!(!dir.join("supervice.pid").exists());
     assert!(!daemon.log_text().contains("Spawning"));
 }
+
+/// `supervice -c FILE --check` in `dir`: (exit code, stdout, stderr).
+fn check_only(dir: &TestDir, config: &std::path::Path) -> (Option<i32>, String, String) {
+    let out = run(std::process::Command::new(SUPERVICE)
+        .args(["-c", &config.display().to_string(), "--check"])
+        .current_dir(&dir.path));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_refuses_every_invalid_config_like_a_start_and_touches_nothing() {
+    for case in CASES {
+        let dir = TestDir::new("check-bad");
+        dir.write("afile", "not a directory\n");
+        dir.write(
+            "bad.env",
+            "# comment\nGOOD=1\nthis line has no equals sign\n",
+        );
+        let text = case.text.replace("{dir}", &dir.path.display().to_string());
+        let config = dir.write("bad.conf", &text);
+        let (code, stdout, stderr) = check_only(&dir, &config);
+        assert_eq!(code, Some(1), "{}: stderr {stderr}", case.name);
+        assert!(stdout.is_empty(), "{}: {stdout}", case.name);
+        let phrase = case
+            .phrase
+            .replace("{dir}", &dir.path.display().to_string());
+        assert!(stderr.contains(&phrase), "{}: {stderr}", case.name);
+        assert!(stderr.contains(case.location), "{}: {stderr}", case.name);
+        for file in ["supervice.pid", "supervice.sock", "supervice.log"] {
+            assert!(
+                !dir.join(file).exists(),
+                "{}: --check made {file}",
+                case.name
+            );
+        }
+    }
+}
+
+#[test]
+fn check_accepts_a_valid_config_lists_its_warnings_and_leaves_a_running_daemon_alone() {
+    let dir = TestDir::new("check-ok");
+    let config = dir.config(
+        "[program:a]\ncommand = sleep 1000\nnumprocs = 3\nprocess_name = x\n\
+         [program:b]\ncommand = sleep 1000\n",
+    );
+    let daemon = Daemon::start(&dir, &config);
+    let before = std::fs::read_to_string(dir.join("supervice.pid")).unwrap();
+    let log_before = daemon.log_text();
+
+    let (code, stdout, stderr) = check_only(&dir, &config);
+    assert_eq!(code, Some(0), "stderr {stderr}");
+    let shown = config.display();
+    assert_eq!(
+        stdout,
+        format!("{shown}: OK (2 program(s), 4 process(es), 1 warning(s))\n")
+    );
+    assert_eq!(
+        stderr,
+        format!("{shown}: warning: Unknown key 'process_name' in [program:a] ignored (line 10)\n")
+    );
+    // The running daemon's pidfile, socket and log are untouched.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("supervice.pid")).unwrap(),
+        before
+    );
+    assert_eq!(daemon.log_text(), log_before);
+    assert_eq!(
+        status_now(&dir.socket()).len(),
+        4,
+        "the daemon still answers"
+    );
+}

@@ -11,12 +11,13 @@ use supervice::logger::{self, Destination};
 use supervice::spawn;
 use supervice::supervisor::Supervisor;
 
-const USAGE: &str = "usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL]";
+const USAGE: &str =
+    "usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL] [--check]";
 
 const HELP: &str = "\
 supervice - keep long-running programs alive
 
-usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL]
+usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL] [--check]
 
 Reads the config FILE, starts its programs and keeps them running: restarts with
 backoff, stop signals to whole process groups, output captured into rotated log
@@ -31,6 +32,10 @@ options:
   -l, --logfile LOGFILE     daemon log file, overriding the config's logfile
   -e, --loglevel LEVEL      DEBUG, INFO, WARNING (WARN), ERROR or CRITICAL,
                             overriding the config's loglevel
+      --check               read and validate FILE exactly as a start would, print
+                            every warning and the first error (with section, key and
+                            line) and exit 0 if it is valid, 1 if not; starts nothing
+                            and touches no pidfile, socket or log file
       --version             print the version and exit
   -h, --help                print this help and exit
 
@@ -45,8 +50,9 @@ signals:
                    logged and ignored; see supervice(8)
 
 exit status:
-  0  clean shutdown, --version, --help
-  1  invalid config, another instance running, or another startup failure
+  0  clean shutdown, --version, --help, --check of a valid file
+  1  invalid config (also with --check), another instance running, or another
+     startup failure
   2  invalid arguments
 ";
 
@@ -55,6 +61,7 @@ struct Args {
     nodaemon: bool,
     logfile: Option<PathBuf>,
     loglevel: Option<String>,
+    check: bool,
 }
 
 enum Parsed {
@@ -69,6 +76,7 @@ fn parse_args() -> Result<Parsed, lexopt::Error> {
         nodaemon: false,
         logfile: None,
         loglevel: None,
+        check: false,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -77,6 +85,7 @@ fn parse_args() -> Result<Parsed, lexopt::Error> {
             Short('n') | Long("nodaemon") => args.nodaemon = true,
             Short('l') | Long("logfile") => args.logfile = Some(parser.value()?.into()),
             Short('e') | Long("loglevel") => args.loglevel = Some(parser.value()?.string()?),
+            Long("check") => args.check = true,
             Long("version") => {
                 println!("supervice {}", env!("CARGO_PKG_VERSION"));
                 return Ok(Parsed::Exit(ExitCode::SUCCESS));
@@ -102,10 +111,36 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.check {
+        return check(&args.config);
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--check`: the load a start does, and nothing else.
+fn check(path: &std::path::Path) -> ExitCode {
+    let shown = path.display();
+    match config::load(path) {
+        Ok(config) => {
+            for warning in &config.warnings {
+                eprintln!("{shown}: warning: {warning}");
+            }
+            let processes = config.instances().count();
+            println!(
+                "{shown}: OK ({} program(s), {processes} process(es), {} warning(s))",
+                config.programs.len(),
+                config.warnings.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{shown}: error: {e}");
             ExitCode::FAILURE
         }
     }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use serde_json::Value;
 
-use crate::rpc::{frame, Request, MAX_FRAME};
+use crate::rpc::{frame, Request, MAX_REPLY};
 
 /// `status` and `reload` give up after this by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -150,7 +150,7 @@ pub fn exchange(socket: &Path, body: &[u8], wait: Wait) -> Result<Vec<u8>, Clien
         }
         if !have_header && filled == 4 {
             let length = u32::from_be_bytes(header) as usize;
-            if length > MAX_FRAME {
+            if length > MAX_REPLY {
                 return Err(ClientError::Protocol(format!(
                     "Message too large: {length} bytes"
                 )));

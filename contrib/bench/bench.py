@@ -12,7 +12,7 @@ Peers: supervice-rs (ours, --bin-dir), supervisord 4.3.0 and supervice-py 0.4.2
 that spawns the sleeps; `producer | cat > file` for logs).
 
 Scenarios (--only, repeatable): startup idle respawn log control scale, and for
-ours: ctl-load churn reload health.  See contrib/bench/README.md.
+ours: ctl-load churn reload health status-size.  See contrib/bench/README.md.
 
 Every process the harness launches carries SUPERVICE_BENCH_TOKEN=<run>-<n> in its
 environment.  Supervisors are stopped with their own stop signal, then SIGKILL
@@ -48,7 +48,7 @@ TOKEN_VAR = "SUPERVICE_BENCH_TOKEN"
 OURS = "supervice-rs"
 PEER_ORDER = ["supervice-rs", "reference", "supervisord", "supervice-py", "s6", "runit"]
 SCENARIOS = ["startup", "idle", "respawn", "log", "control", "scale",
-             "ctl-load", "churn", "reload", "health"]
+             "ctl-load", "churn", "reload", "health", "status-size"]
 SLEEP_BASE = 900000          # program i runs `sleep SLEEP_BASE+i`: argv names the program
 MiB = 1 << 20
 GiB = 1 << 30
@@ -1815,9 +1815,65 @@ def sc_health(h):
         h.row("health", lbl + "programs shown healthy", peer.name, res["healthy"], "", "higher")
 
 
+def sc_status_size(h):
+    """`supervicectl status` of big tables: 10000 and 100000 instances (the most a
+    configuration may hold), as 4 programs with numprocs and autostart=false, so
+    nothing runs and the reply size alone is measured."""
+    a = h.args
+    for peer in h.peers_for({OURS}):
+        for n in a.status_sizes:
+            progs = [Prog("big%d" % i, ["/bin/true"], autostart=False,
+                          extra={"numprocs": n // 4}) for i in range(4)]
+
+            def body(inst):
+                t0 = inst.start()
+                argv = peer.status_argv(inst)
+                env = h.ctl_env(inst)
+                deadline = clock() + 120
+                rows = 0
+                while clock() < deadline:
+                    ms, rc, out = timed_call(argv, env)
+                    rows = out.count(b"\n") - 2
+                    if rc == 0 and rows == n:
+                        break
+                    time.sleep(0.05)
+                else:
+                    note("status-size %s N=%d: status shows %d rows after 120 s" % (peer.name, n, rows))
+                    return None
+                res = {"n": n, "answers_all_s": round(clock() - t0, 3)}
+                inst.settle(cap=30)
+                g = h.gate("status-size %s N=%d" % (peer.name, n))
+                lat, fails = [], 0
+                for _ in range(a.status_size_calls):
+                    ms, rc, out = timed_call(argv, env)
+                    lat.append(round(ms, 3))
+                    fails += rc != 0 or out.count(b"\n") - 2 != n
+                json_ms, _, body_json = timed_call(peer.ctl(inst, "status", "--json"), env)
+                res.update({"status_ms": lat, "failures": fails, "reply_bytes": len(body_json.strip()),
+                            "status_json_ms": round(json_ms, 3), "gate": g})
+                res["client_maxrss_kib"], res["maxrss_by"] = client_maxrss_kib(argv, env, 3)
+                rss, _ = mem_kib(inst.proc.pid)
+                res["daemon_rss_kib"] = rss
+                return res
+            res = run_instance(h, peer, progs, "status-size", body)
+            if res is None:
+                continue
+            h.keep("status-size", peer.name, res)
+            note("status-size %-13s N=%d: status median %.1f ms (p90 %.1f), reply %.1f MB, client max RSS "
+                 "%.1f MiB, daemon RSS %.1f MiB, %d failed" % (
+                     peer.name, n, med(res["status_ms"]), pct(res["status_ms"], 90), res["reply_bytes"] / 1e6,
+                     res["client_maxrss_kib"] / 1024, res["daemon_rss_kib"] / 1024, res["failures"]))
+            lbl = "%d instances: " % n
+            h.row("status-size", lbl + "status median (ms)", peer.name, med(res["status_ms"]), "ms", "lower")
+            h.row("status-size", lbl + "status client max RSS (MiB)", peer.name,
+                  res["client_maxrss_kib"] / 1024, "MiB", "lower")
+            h.row("status-size", lbl + "daemon RSS (MiB)", peer.name, res["daemon_rss_kib"] / 1024, "MiB", "lower")
+            h.row("status-size", lbl + "launch -> status lists all (s)", peer.name, res["answers_all_s"], "s", "lower")
+
+
 SCENARIO_FUNCS = {"startup": sc_startup, "idle": sc_idle, "respawn": sc_respawn, "log": sc_log,
                   "control": sc_control, "scale": sc_scale, "ctl-load": sc_ctl_load, "churn": sc_churn,
-                  "reload": sc_reload, "health": sc_health}
+                  "reload": sc_reload, "health": sc_health, "status-size": sc_status_size}
 
 
 # ============================================================================
@@ -2063,6 +2119,8 @@ def parse_args(argv):
     a.reload_n = 200 if q else 1000
     a.reload_iters = 3 if q else 5
     a.health_window = 5.0 if q else 20.0
+    a.status_sizes = [10000, 100000]
+    a.status_size_calls = 5 if q else 10
     return a
 
 

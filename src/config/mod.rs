@@ -178,13 +178,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let mut programs = Vec::new();
     let mut program_lines = Vec::new();
     let mut group_sections = Vec::new();
+    let mut table = TableSize::default();
     for section in &ini.sections {
         if section.name == "supervice" {
             continue;
         } else if let Some(name) = section.name.strip_prefix("program:") {
             let prefix = format!("Program '{name}': ");
             let ctx = Ctx::new(section, &ini.defaults, &prefix);
-            programs.push(program::parse(name, &ctx, &mut warnings)?);
+            let program = program::parse(name, &ctx, &mut warnings)?;
+            table.add(&program, &ctx)?;
+            programs.push(program);
             program_lines.push(section.line);
             warn_unknown_keys(section, PROGRAM_KEYS, &mut warnings);
         } else if let Some(name) = section.name.strip_prefix("group:") {
@@ -248,6 +251,44 @@ fn check_instance_names(programs: &[Program], lines: &[usize]) -> Result<(), Con
         }
     }
     Ok(())
+}
+
+/// The most instances a configuration holds, all programs together (as `numprocs` is
+/// for one program).
+pub const MAX_INSTANCES: u64 = program::MAX_NUMPROCS;
+
+/// The instances counted so far, and the most bytes their status reply can take: a
+/// configuration the daemon loads is one whose `status` the client can read.
+#[derive(Default)]
+struct TableSize {
+    instances: u64,
+    status_bytes: usize,
+}
+
+impl TableSize {
+    fn add(&mut self, program: &Program, ctx: &Ctx<'_>) -> Result<(), ConfigError> {
+        self.instances += u64::from(program.numprocs);
+        if self.instances > MAX_INSTANCES {
+            let msg = format!(
+                "numprocs={} makes {} instances in all, more than the limit of {MAX_INSTANCES}",
+                program.numprocs, self.instances
+            );
+            return Err(ctx.error("numprocs", msg));
+        }
+        // Every instance name is at most this long: `NAME:` and the widest number.
+        let widest = program.instance_name(program.numprocs - 1);
+        let entry = crate::rpc::status_entry_bound(&widest);
+        self.status_bytes += entry * program.numprocs as usize;
+        if self.status_bytes + crate::rpc::STATUS_ENVELOPE > crate::rpc::MAX_REPLY / 2 {
+            let msg = format!(
+                "the status reply of this many instances with names this long would pass \
+                 {} bytes; use fewer instances or shorter program names",
+                crate::rpc::MAX_REPLY / 2
+            );
+            return Err(ctx.error("numprocs", msg));
+        }
+        Ok(())
+    }
 }
 
 fn warn_unknown_keys(section: &ini::Section, known: &[&str], warnings: &mut Vec<String>) {

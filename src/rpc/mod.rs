@@ -1,7 +1,9 @@
 //! The wire protocol of Supervice 0.4, shared by the daemon and `supervicectl`.
 //!
-//! A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON, at most
-//! 1 MiB. One request and one response per connection. Requests are JSON objects with a
+//! A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON. A request is
+//! at most 1 MiB (as in Supervice); a reply at most `MAX_REPLY`, which the configuration
+//! limits make sure a status reply always fits. One request and one response per
+//! connection. Requests are JSON objects with a
 //! `command`, plus `name` for the per-process and per-group commands and `force` for
 //! `restart`. This module holds the framing, the request decoder with Supervice's error
 //! codes, and a small writer for replies whose keys keep Supervice's order.
@@ -10,8 +12,61 @@ pub mod conn;
 
 use serde_json::Value;
 
-/// The largest body either side accepts.
+/// The largest request the daemon accepts (Supervice's limit, and its error text).
 pub const MAX_FRAME: usize = 1_048_576;
+
+/// The largest reply `supervicectl` accepts. Supervice's own 1 MiB cut a status reply at
+/// about 19,000 instances; `config` refuses a configuration whose status reply could pass
+/// half of this (the other half is room for a reload reply naming old and new instances),
+/// so 100,000 instances with names of up to a few hundred bytes always fit.
+pub const MAX_REPLY: usize = 64 * 1024 * 1024;
+
+/// Bytes of a status entry beyond its escaped name, at most: the longest state, a pid,
+/// an uptime and a health verdict at their widest, and the `", "` before the entry.
+/// `status_entry_is_within_its_bound` checks it against `status_entry`.
+pub const STATUS_ENTRY_OVERHEAD: usize = 103;
+
+/// The envelope of a status reply around its entries, at most.
+pub const STATUS_ENVELOPE: usize = 64;
+
+/// Appends one instance's entry of a status reply to `out` (a JSON array's contents),
+/// with the `", "` separator unless it is the first.
+pub fn status_entry(
+    out: &mut String,
+    name: &str,
+    state: &str,
+    pid: Option<i32>,
+    uptime: Option<u64>,
+    healthy: Option<bool>,
+) {
+    if !out.is_empty() {
+        out.push_str(", ");
+    }
+    out.push_str("{\"name\": ");
+    push_json_string(out, name);
+    out.push_str(", \"state\": ");
+    push_json_string(out, state);
+    match pid {
+        Some(pid) => out.push_str(&format!(", \"pid\": {pid}")),
+        None => out.push_str(", \"pid\": null"),
+    }
+    if let Some(uptime) = uptime {
+        out.push_str(&format!(", \"uptime\": {uptime}"));
+    }
+    if let Some(healthy) = healthy {
+        out.push_str(if healthy {
+            ", \"healthy\": true"
+        } else {
+            ", \"healthy\": false"
+        });
+    }
+    out.push('}');
+}
+
+/// The most bytes `status_entry` can write for an instance called `name`.
+pub fn status_entry_bound(name: &str) -> usize {
+    json_string_len(name) + STATUS_ENTRY_OVERHEAD
+}
 
 pub fn frame(body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 4);
@@ -295,6 +350,19 @@ impl Reply {
         self.out.push('}');
         self.out.into_bytes()
     }
+}
+
+/// The length of `push_json_string`'s output for `s`, without writing it.
+pub fn json_string_len(s: &str) -> usize {
+    let escaped: usize = s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => 6 * c.len_utf16(),
+            _ => 1,
+        })
+        .sum();
+    escaped + 2
 }
 
 /// A JSON string literal, non-ASCII escaped as `\uXXXX` like Python's default.

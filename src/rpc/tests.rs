@@ -306,3 +306,54 @@ fn connection_reports_peer_gone() {
     assert_eq!(conn.on_readable(&mut [0u8; 8]), Progress::Closed);
     assert_eq!(conn.reply(b"{}"), Progress::Closed);
 }
+
+#[test]
+fn json_string_len_matches_what_is_written() {
+    for s in [
+        "",
+        "web",
+        "a:00",
+        "quote\"back\\slash",
+        "tab\tnl\ncr\r\u{8}\u{c}",
+        "\u{1}\u{7f}",
+        "é",
+        "日本",
+        "🦀x",
+    ] {
+        let mut out = String::new();
+        push_json_string(&mut out, s);
+        assert_eq!(json_string_len(s), out.len(), "{s:?} -> {out}");
+    }
+}
+
+#[test]
+fn status_entry_is_within_its_bound() -> TestResult {
+    let name = "widest-🦀-name:99999";
+    let mut out = String::from("x");
+    status_entry(
+        &mut out,
+        name,
+        "UNHEALTHY",
+        Some(i32::MAX),
+        Some(u64::MAX),
+        Some(false),
+    );
+    assert_eq!(out.len() - 1, status_entry_bound(name), "{out}");
+    let value: serde_json::Value = serde_json::from_str(&format!("[{}]", &out[3..]))?;
+    assert_eq!(value[0]["name"], name);
+    assert_eq!(value[0]["uptime"], u64::MAX);
+    let mut first = String::new();
+    status_entry(&mut first, "a", "STOPPED", None, None, None);
+    assert_eq!(first, r#"{"name": "a", "state": "STOPPED", "pid": null}"#);
+    Ok(())
+}
+
+/// The configuration limit (100,000 instances) and the client's reply limit agree: the
+/// widest status reply of that many instances with 100-byte names fits with room for a
+/// reload reply.
+#[test]
+fn a_status_of_the_most_instances_fits_the_reply_limit() {
+    let name = "n".repeat(100);
+    let widest = STATUS_ENVELOPE + 100_000 * status_entry_bound(&name);
+    assert!(widest <= MAX_REPLY / 2, "{widest} > {}", MAX_REPLY / 2);
+}

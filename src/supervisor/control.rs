@@ -17,7 +17,7 @@ use super::ops::{Op, OpKind};
 use super::{Supervisor, TimerKey};
 use crate::reactor::Source;
 use crate::rpc::conn::{Conn, Progress};
-use crate::rpc::{Reply, Request};
+use crate::rpc::{self, Reply, Request};
 use crate::timer::TimerId;
 
 /// Simultaneous connections; more are refused with an error reply.
@@ -302,30 +302,20 @@ impl Supervisor {
 
     pub(super) fn status_reply(&self) -> Vec<u8> {
         let now = self.reactor.now();
-        let mut processes = String::from("[");
-        for (n, slot) in self.order.iter().filter_map(|&i| self.slot(i)).enumerate() {
-            if n > 0 {
-                processes.push_str(", ");
-            }
-            let mut entry = Reply::new();
-            entry.string("name", &slot.config.name);
-            entry.string("state", slot.life.state().name());
-            match slot.life.pid() {
-                Some(pid) => entry.raw("pid", &pid.to_string()),
-                None => entry.raw("pid", "null"),
-            }
-            if let Some(uptime) = slot.life.uptime_secs(now) {
-                entry.raw("uptime", &uptime.to_string());
-            }
-            if let Some(healthy) = slot.life.healthy() {
-                entry.raw("healthy", if healthy { "true" } else { "false" });
-            }
-            processes.push_str(&String::from_utf8_lossy(&entry.finish()));
+        let mut entries = String::new();
+        for slot in self.order.iter().filter_map(|&i| self.slot(i)) {
+            rpc::status_entry(
+                &mut entries,
+                &slot.config.name,
+                slot.life.state().name(),
+                slot.life.pid(),
+                slot.life.uptime_secs(now),
+                slot.life.healthy(),
+            );
         }
-        processes.push(']');
         let mut reply = Reply::new();
         reply.string("status", "ok");
-        reply.raw("processes", &processes);
+        reply.raw("processes", &format!("[{entries}]"));
         reply.finish()
     }
 

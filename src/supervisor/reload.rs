@@ -137,6 +137,7 @@ impl Supervisor {
             if let Some(timer) = slot.timer.take() {
                 self.reactor.disarm(timer);
             }
+            self.free_slots.push(index);
         }
     }
 

@@ -374,3 +374,37 @@ fn numprocs_has_a_sane_upper_bound() {
     );
     assert_eq!(ok(&web("numprocs = 100000")).programs[0].numprocs, 100_000);
 }
+
+/// Each program may have 100,000 instances, and so may the whole configuration: that is
+/// what a status reply is sized for.
+#[test]
+fn instances_in_all_are_bounded_too() {
+    let two = |n: u32| {
+        format!(
+            "[program:a]\ncommand = /bin/true\nnumprocs = 60000\n\n\
+             [program:b]\ncommand = /bin/true\nnumprocs = {n}\n"
+        )
+    };
+    assert_eq!(ok(&two(40_000)).instances().count(), 100_000);
+    err_has(
+        &two(40_001),
+        &[
+            "Program 'b': numprocs=40001 makes 100001 instances in all, more than the limit of 100000",
+            "[program:b] numprocs, line 7",
+        ],
+    );
+}
+
+/// Names so long that the status reply of their instances could not be read are refused
+/// at load, not found out by `status`.
+#[test]
+fn instance_names_that_would_overflow_status_are_refused() {
+    let name = "n".repeat(400);
+    let text = format!("[program:{name}]\ncommand = /bin/true\nnumprocs = 100000\n");
+    err_has(
+        &text,
+        &["status reply", "shorter program names", "numprocs"],
+    );
+    let text = format!("[program:{name}]\ncommand = /bin/true\nnumprocs = 50000\n");
+    assert_eq!(ok(&text).programs[0].numprocs, 50_000);
+}

@@ -1,9 +1,12 @@
 //! supervice: a one-thread, event-driven process supervisor.
 //!
-//! Layers, from the outside in (see docs/ARCHITECTURE.md): `config` turns the file into typed values,
-//! `supervisor` owns the instances and drives the pure `lifecycle` state machines, the
-//! `reactor` multiplexes every fd and the `timer` wheel, `spawn`/`output` do the child
-//! side, and `daemon` and `logger` cover the process itself.
+//! Layers, from the outside in: `config` turns the file into typed values, `supervisor`
+//! owns the instances and drives the pure `lifecycle` state machines, the `reactor`
+//! multiplexes every fd and the `timer` wheel, `spawn`/`output` do the child side, `rpc`
+//! and `ctl` the control protocol, `reconcile` crash recovery, and `daemon` and `logger`
+//! cover the process itself. The architecture (modules, one loop turn, data flows,
+//! invariants and where they are enforced, known issues, test layout) is described in
+//! docs/ARCHITECTURE.md at the repository root.
 #![deny(rust_2018_idioms, unused_must_use)]
 #![warn(unused)]
 

@@ -140,7 +140,7 @@ pub fn resolve_user(name: &str) -> Result<Credentials, SpawnError> {
     })
 }
 
-/// `which`, as exec will see it: an argv[0] with a `/` is taken as is, anything else is
+/// `which`, as exec will see it: an `argv[0]` with a `/` is taken as is, anything else is
 /// looked up in the daemon's PATH. The child changes to `directory` before exec, so a
 /// relative path (`./run.sh`, or a relative PATH entry) is checked there, not in the
 /// daemon's cwd; the path returned is the one to exec after that chdir.

@@ -9,6 +9,7 @@ use nix::sys::signal::Signal;
 use super::expand::{self, PROCESS_NUM};
 use super::value::{readable, searchable, writable, Ctx};
 use super::ConfigError;
+use crate::spawn::Credentials;
 
 /// Keys of `[program:NAME]`.
 pub const PROGRAM_KEYS: &[&str] = &[
@@ -136,6 +137,8 @@ pub struct Program {
     pub environment: Vec<(String, String)>,
     pub directory: Option<PathBuf>,
     pub user: Option<String>,
+    /// `user` looked up at load (see `spawn::Credentials`).
+    pub credentials: Option<Credentials>,
     pub pdeathsig: bool,
     pub reconcile: Reconcile,
     pub health: Health,
@@ -161,6 +164,8 @@ pub struct Instance {
     pub environment: Vec<(String, String)>,
     pub directory: Option<PathBuf>,
     pub user: Option<String>,
+    /// `user` looked up at load: what spawns and health scripts switch to.
+    pub credentials: Option<Credentials>,
     pub pdeathsig: bool,
     pub reconcile: Reconcile,
     pub health: Health,
@@ -210,6 +215,7 @@ impl Program {
                 .collect(),
             directory: self.directory.clone(),
             user: self.user.clone(),
+            credentials: self.credentials.clone(),
             pdeathsig: self.pdeathsig,
             reconcile: self.reconcile,
             health: self.health.clone(),
@@ -319,11 +325,15 @@ pub fn parse(
 
     let user = ctx.string("user").filter(|u| !u.trim().is_empty());
     let user = user.map(|u| u.trim().to_string());
-    if let Some(u) = &user {
-        if !matches!(nix::unistd::User::from_name(u), Ok(Some(_))) {
-            return Err(ctx.error("user", format!("user '{u}' does not exist")));
-        }
-    }
+    // Looked up once here, at load and reload, never at a spawn.
+    let credentials = match &user {
+        None => None,
+        Some(u) => match crate::spawn::resolve_user(u) {
+            Ok(Some(credentials)) => Some(credentials),
+            Ok(None) => return Err(ctx.error("user", format!("user '{u}' does not exist"))),
+            Err(message) => return Err(ctx.error("user", message)),
+        },
+    };
 
     let directory = ctx.string("directory").filter(|d| !d.is_empty());
     let directory = directory.map(PathBuf::from);
@@ -440,6 +450,7 @@ pub fn parse(
         environment,
         directory,
         user,
+        credentials,
         pdeathsig,
         reconcile,
         health,

@@ -105,14 +105,7 @@ impl Supervisor {
             }
             HealthCheck::Script { command } => {
                 let env = spawn::child_env(&self.base_env, &slot.config.environment);
-                let credentials = match slot.config.user.as_deref().map(spawn::resolve_user) {
-                    Some(Err(e)) => {
-                        let message = format!("Health check script error: {e}");
-                        return self.check_done(index, Outcome::fail(message));
-                    }
-                    Some(Ok(c)) => Some(c),
-                    None => None,
-                };
+                let credentials = slot.config.credentials.clone();
                 let directory = slot.config.directory.clone();
                 health::run_script(&command, &env, directory.as_deref(), credentials).map(
                     |script| Probe::Script {

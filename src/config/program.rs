@@ -86,11 +86,12 @@ impl Reconcile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HealthCheck {
     None,
-    /// `host` as written (for messages); `addr` resolved at load.
+    /// `host` as written (for messages); `addr` when it is an IP literal, else the
+    /// name is resolved at each check.
     Tcp {
         host: String,
         port: u16,
-        addr: std::net::SocketAddr,
+        addr: Option<std::net::SocketAddr>,
     },
     Script {
         command: String,
@@ -483,19 +484,6 @@ fn log_file(
     }))
 }
 
-/// A literal (IPv4, IPv6 with or without brackets) or a name looked up now, at load.
-fn resolve(host: &str, port: u16) -> std::io::Result<std::net::SocketAddr> {
-    use std::net::ToSocketAddrs;
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    (bare, port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"))
-}
-
 fn parse_health(ctx: &Ctx<'_>, ints: [i64; 4], port: Option<i64>) -> Result<Health, ConfigError> {
     let [interval, timeout, retries, start_period] = ints;
     let kind = ctx
@@ -548,10 +536,9 @@ fn parse_health(ctx: &Ctx<'_>, ints: [i64; 4], port: Option<i64>) -> Result<Heal
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "127.0.0.1".to_string());
-        let addr = resolve(&host, port).map_err(|e| {
-            let msg = format!("healthcheck_host '{host}' does not resolve: {e}");
-            ctx.error("healthcheck_host", msg)
-        })?;
+        // A name is resolved at each check, without blocking the loop; not here, where
+        // a reload would wait on DNS and freeze the answer until the next one.
+        let addr = crate::health::literal_addr(&host, port);
         HealthCheck::Tcp { host, port, addr }
     } else {
         match ctx.string("healthcheck_command") {

@@ -109,8 +109,11 @@ pub fn base_env() -> BaseEnv {
     std::env::vars_os().collect()
 }
 
-/// Credentials for a `user=` program, resolved in the parent.
-#[derive(Debug, Clone)]
+/// Credentials for a `user=` program: looked up when the configuration is loaded (at
+/// start and at each reload, as supervisord does), kept in the typed config and used by
+/// every spawn, so no spawn blocks on the user database. A user removed after the load
+/// keeps the uid and gid it had then, until the next reload.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub uid: Uid,
     pub gid: Gid,
@@ -118,26 +121,27 @@ pub struct Credentials {
     pub groups: Option<Vec<Gid>>,
 }
 
-pub fn resolve_user(name: &str) -> Result<Credentials, SpawnError> {
+/// `getpwnam`, and `getgrouplist` when the daemon is root. `Ok(None)`: no such user.
+/// Blocks on the user database (files, LDAP...): for config loading only.
+pub fn resolve_user(name: &str) -> Result<Option<Credentials>, String> {
     let user = match User::from_name(name) {
         Ok(Some(user)) => user,
-        Ok(None) => return Err(SpawnError::Permanent(format!("user '{name}' not found"))),
-        Err(e) => return Err(SpawnError::from_errno(e, &format!("user '{name}'"))),
+        Ok(None) => return Ok(None),
+        Err(e) => return Err(format!("user '{name}' cannot be looked up: {}", e.desc())),
     };
     let groups = if nix::unistd::geteuid().is_root() {
-        let cname = CString::new(name)
-            .map_err(|_| SpawnError::Permanent(format!("user '{name}' not found")))?;
+        let cname = CString::new(name).map_err(|_| format!("user '{name}' contains a NUL byte"))?;
         let list = nix::unistd::getgrouplist(&cname, user.gid)
-            .map_err(|e| SpawnError::from_errno(e, "getgrouplist"))?;
+            .map_err(|e| format!("user '{name}': getgrouplist: {}", e.desc()))?;
         Some(list)
     } else {
         None
     };
-    Ok(Credentials {
+    Ok(Some(Credentials {
         uid: user.uid,
         gid: user.gid,
         groups,
-    })
+    }))
 }
 
 /// `which`, as exec will see it: an `argv[0]` with a `/` is taken as is, anything else is

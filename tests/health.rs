@@ -776,3 +776,126 @@ fn running_checks_keep_their_retries_across_a_reload() {
     assert!(!log.contains("marking as unhealthy"), "{log}");
     assert_eq!(state(&dir, "hc"), "RUNNING");
 }
+
+// Host names: resolved at each check by a short-lived child, never in the loop.
+
+/// `localhost` is resolved (by the resolver child) and its addresses tried in turn, so a
+/// listener on 127.0.0.1 passes whether the name gives ::1 or 127.0.0.1 first.
+#[test]
+fn tcp_check_against_localhost_resolves_and_passes() {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("local addr").port();
+    let dir = TestDir::new("hc-localhost");
+    let config = dir.config(&program(
+        "hc",
+        1011,
+        &format!(
+            "healthcheck_type = tcp\nhealthcheck_host = localhost\nhealthcheck_port = {port}\n\
+             healthcheck_retries = 1\n"
+        ),
+    ));
+    let daemon = start(&dir, &config);
+    expect_healthy(&dir, &daemon, "hc", true, secs(10));
+    daemon.expect_log(
+        secs(2),
+        &format!("hc: TCP connection to localhost:{port} succeeded"),
+    );
+    // A check every second, each one resolving again.
+    daemon.expect_log_count(
+        secs(10),
+        &format!("TCP connection to localhost:{port} succeeded"),
+        3,
+    );
+    assert_eq!(state(&dir, "hc"), "RUNNING");
+    drop(listener);
+}
+
+/// A name that does not resolve fails each check with the resolver's reason, and the
+/// daemon keeps answering meanwhile.
+#[test]
+fn unresolvable_host_fails_the_check_and_status_stays_responsive() {
+    let dir = TestDir::new("hc-unresolvable");
+    let config = dir.config(&program(
+        "hc",
+        1012,
+        "autorestart = false\nhealthcheck_type = tcp\nhealthcheck_host = nonexistent.invalid\n\
+         healthcheck_port = 80\nhealthcheck_retries = 2\n",
+    ));
+    let daemon = start(&dir, &config);
+    expect_state(&dir, &daemon, "hc", "UNHEALTHY", secs(10));
+    let log = daemon.log_text();
+    let line = "hc: health check failed (1/2): TCP connection to nonexistent.invalid:80 failed: \
+                nonexistent.invalid does not resolve: ";
+    assert!(log.contains(line), "no {line:?} in log:\n{log}");
+    assert_eq!(entry(&dir, "hc")["healthy"], false);
+    // Checks keep running every second; every status meanwhile answers at once.
+    let until = Instant::now() + secs(3);
+    while Instant::now() < until {
+        let asked = Instant::now();
+        let (code, out, err) = ctl(&dir, &["status"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(
+            asked.elapsed() < secs(2),
+            "status took {:?}",
+            asked.elapsed()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(daemon.count_log("nonexistent.invalid does not resolve") >= 3);
+}
+
+/// A host name is resolved again at every check, not frozen at load: when the name moves
+/// to another address, the next checks follow it. The daemon runs in a private mount
+/// namespace with a copy of /etc/hosts bind-mounted over the real one, so the machine's
+/// own file is never touched.
+#[test]
+fn host_names_are_resolved_again_at_each_check() {
+    let test = "host_names_are_resolved_again_at_each_check";
+    if !require_root(test) {
+        return;
+    }
+    let Some(unshare) = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+    else {
+        return skip_or_fail(test, "unshare (util-linux) not found");
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("local addr").port();
+    let dir = TestDir::new("hc-reresolve");
+    let hosts = dir.join("hosts");
+    fs::write(&hosts, "127.0.0.1 svc-moving-host\n").expect("write hosts copy");
+    let config = dir.config(&program(
+        "hc",
+        1013,
+        &format!(
+            "autorestart = false\nhealthcheck_type = tcp\nhealthcheck_host = svc-moving-host\n\
+             healthcheck_port = {port}\nhealthcheck_retries = 1\n"
+        ),
+    ));
+    let script = format!(
+        "mount --bind {} /etc/hosts && exec {SUPERVICE} -c {} -n",
+        hosts.display(),
+        config.display()
+    );
+    let daemon = Daemon::spawn_program(
+        &dir,
+        Path::new(unshare),
+        &["--mount", "--propagation", "private", "sh", "-c", &script],
+    );
+    expect_answering(&dir, secs(10));
+    expect_healthy(&dir, &daemon, "hc", true, secs(10));
+
+    // The name moves to an address nobody listens on (the same inode, written in place).
+    fs::write(&hosts, "127.0.0.2 svc-moving-host\n").expect("move the name");
+    expect_state(&dir, &daemon, "hc", "UNHEALTHY", secs(10));
+    daemon.expect_log(
+        secs(1),
+        &format!("TCP connection to svc-moving-host:{port} refused"),
+    );
+    // And back: healthy again, without a reload.
+    fs::write(&hosts, "127.0.0.1 svc-moving-host\n").expect("move the name back");
+    expect_healthy(&dir, &daemon, "hc", true, secs(10));
+    assert_eq!(daemon.count_log("Reloading"), 0);
+    drop(listener);
+}

@@ -324,3 +324,58 @@ fn children_start_with_default_signal_handling() {
     assert_eq!(stat_field(pid, 2), Some(pid), "process group");
     assert_eq!(stat_field(pid, 3), Some(pid), "session");
 }
+
+/// Users are looked up when the configuration is loaded (at start and reload, as
+/// supervisord does), never at a spawn: a user removed from the user database after the
+/// load still spawns, with the uid and gid it had then. The daemon runs in a private
+/// mount namespace where a copy of /etc/passwd is bind-mounted over the real one, so the
+/// machine's own user database is never touched.
+#[test]
+fn user_is_looked_up_at_load_not_at_spawn() {
+    let test = "user_is_looked_up_at_load_not_at_spawn";
+    if !require_root(test) {
+        return;
+    }
+    let Some(unshare) = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+    else {
+        return skip_or_fail(test, "unshare (util-linux) not found");
+    };
+    let dir = TestDir::new("user-cached");
+    let original = fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
+    let with_user = format!("{original}svc-cached:x:4242:4243::/nonexistent:/bin/false\n");
+    let passwd = dir.join("passwd");
+    fs::write(&passwd, &with_user).expect("write passwd copy");
+    let config = dir.config(
+        "[program:c]\ncommand = sleep 1000\nuser = svc-cached\nautostart = false\n\
+         startsecs = 0\n",
+    );
+    let script = format!(
+        "mount --bind {} /etc/passwd && exec {SUPERVICE} -c {} -n",
+        passwd.display(),
+        config.display()
+    );
+    let daemon = Daemon::spawn_program(
+        &dir,
+        std::path::Path::new(unshare),
+        &["--mount", "--propagation", "private", "sh", "-c", &script],
+    );
+    expect_within(secs(10), "the daemon to start", || {
+        daemon.log_text().contains("RPC Server listening on")
+    });
+    // The user disappears from the daemon's view (the same inode, written in place).
+    fs::write(&passwd, &original).expect("remove the user");
+
+    let (code, out, err) = ctl(&dir, &["start", "c"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "Started c\n"),
+        "{err}\n{}",
+        daemon.log_text()
+    );
+    daemon.expect_log(secs(1), "uid=4242)");
+    let pid = child_exact(&daemon, "sleep 1000").expect("the child");
+    assert_eq!(status_line(pid, "Uid"), ["4242"; 4].join(" "));
+    assert_eq!(status_line(pid, "Gid"), ["4243"; 4].join(" "));
+}

@@ -103,6 +103,18 @@ fn parse_args() -> Result<Parsed, lexopt::Error> {
 fn main() -> ExitCode {
     daemon::reset_signal_state();
     spawn::ensure_stdio_open();
+    // Internal: the daemon runs its own binary this way to resolve a health check's host
+    // name in a child, since getaddrinfo blocks.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().take(5).collect();
+    if let [_, flag, host, port] = argv.as_slice() {
+        if flag == supervice::health::RESOLVE_FLAG {
+            let code = match (host.to_str(), port.to_str()) {
+                (Some(host), Some(port)) => supervice::health::resolve_main(host, port),
+                _ => 2,
+            };
+            return ExitCode::from(code as u8);
+        }
+    }
     let args = match parse_args() {
         Ok(Parsed::Run(args)) => args,
         Ok(Parsed::Exit(code)) => return code,

@@ -9,6 +9,7 @@ use nix::sys::signal::Signal;
 use super::expand::{self, PROCESS_NUM};
 use super::value::{readable, searchable, writable, Ctx};
 use super::ConfigError;
+use crate::spawn::Credentials;
 
 /// Keys of `[program:NAME]`.
 pub const PROGRAM_KEYS: &[&str] = &[
@@ -85,11 +86,12 @@ impl Reconcile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HealthCheck {
     None,
-    /// `host` as written (for messages); `addr` resolved at load.
+    /// `host` as written (for messages); `addr` when it is an IP literal, else the
+    /// name is resolved at each check.
     Tcp {
         host: String,
         port: u16,
-        addr: std::net::SocketAddr,
+        addr: Option<std::net::SocketAddr>,
     },
     Script {
         command: String,
@@ -136,6 +138,8 @@ pub struct Program {
     pub environment: Vec<(String, String)>,
     pub directory: Option<PathBuf>,
     pub user: Option<String>,
+    /// `user` looked up at load (see `spawn::Credentials`).
+    pub credentials: Option<Credentials>,
     pub pdeathsig: bool,
     pub reconcile: Reconcile,
     pub health: Health,
@@ -161,6 +165,8 @@ pub struct Instance {
     pub environment: Vec<(String, String)>,
     pub directory: Option<PathBuf>,
     pub user: Option<String>,
+    /// `user` looked up at load: what spawns and health scripts switch to.
+    pub credentials: Option<Credentials>,
     pub pdeathsig: bool,
     pub reconcile: Reconcile,
     pub health: Health,
@@ -210,6 +216,7 @@ impl Program {
                 .collect(),
             directory: self.directory.clone(),
             user: self.user.clone(),
+            credentials: self.credentials.clone(),
             pdeathsig: self.pdeathsig,
             reconcile: self.reconcile,
             health: self.health.clone(),
@@ -321,11 +328,15 @@ pub fn parse(
 
     let user = ctx.string("user").filter(|u| !u.trim().is_empty());
     let user = user.map(|u| u.trim().to_string());
-    if let Some(u) = &user {
-        if !matches!(nix::unistd::User::from_name(u), Ok(Some(_))) {
-            return Err(ctx.error("user", format!("user '{u}' does not exist")));
-        }
-    }
+    // Looked up once here, at load and reload, never at a spawn.
+    let credentials = match &user {
+        None => None,
+        Some(u) => match crate::spawn::resolve_user(u) {
+            Ok(Some(credentials)) => Some(credentials),
+            Ok(None) => return Err(ctx.error("user", format!("user '{u}' does not exist"))),
+            Err(message) => return Err(ctx.error("user", message)),
+        },
+    };
 
     let directory = ctx.string("directory").filter(|d| !d.is_empty());
     let directory = directory.map(PathBuf::from);
@@ -447,6 +458,7 @@ pub fn parse(
         environment,
         directory,
         user,
+        credentials,
         pdeathsig,
         reconcile,
         health,
@@ -477,19 +489,6 @@ fn log_file(
         maxbytes,
         backups: to_u32(backups),
     }))
-}
-
-/// A literal (IPv4, IPv6 with or without brackets) or a name looked up now, at load.
-fn resolve(host: &str, port: u16) -> std::io::Result<std::net::SocketAddr> {
-    use std::net::ToSocketAddrs;
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    (bare, port)
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address found"))
 }
 
 fn parse_health(ctx: &Ctx<'_>, ints: [i64; 4], port: Option<i64>) -> Result<Health, ConfigError> {
@@ -547,10 +546,9 @@ fn parse_health(ctx: &Ctx<'_>, ints: [i64; 4], port: Option<i64>) -> Result<Heal
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty())
             .unwrap_or_else(|| "127.0.0.1".to_string());
-        let addr = resolve(&host, port).map_err(|e| {
-            let msg = format!("healthcheck_host '{host}' does not resolve: {e}");
-            ctx.error("healthcheck_host", msg)
-        })?;
+        // A name is resolved at each check, without blocking the loop; not here, where
+        // a reload would wait on DNS and freeze the answer until the next one.
+        let addr = crate::health::literal_addr(&host, port);
         HealthCheck::Tcp { host, port, addr }
     } else {
         match ctx.string("healthcheck_command") {

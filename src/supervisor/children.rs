@@ -58,11 +58,8 @@ impl Supervisor {
             return Err(SpawnError::Permanent("command is empty".into()));
         };
         let path = spawn::resolve_command(argv0, config.directory.as_deref())?;
-        let credentials = config
-            .user
-            .as_deref()
-            .map(spawn::resolve_user)
-            .transpose()?;
+        // Looked up at load: a spawn never blocks on the user database.
+        let credentials = config.credentials.clone();
         let stdout = open_log(&config.stdout)?;
         let stderr = open_log(&config.stderr)?;
         let io_err = |e: io::Error, what: &str| {

@@ -1,8 +1,11 @@
 //! Health checks in the loop: each RUNNING instance with a check has one timer (the start
 //! period, then the interval measured from the end of the previous check, or the running
 //! check's timeout) and at most one check in flight, registered in the reactor. Nothing
-//! here blocks: the TCP connect is non-blocking, the script is a child reaped like any.
+//! here blocks: the TCP connect is non-blocking, the script is a child reaped like any,
+//! and a host name is resolved at each check by a short-lived child (`getaddrinfo`
+//! blocks), whose addresses are then tried in turn within the check's timeout.
 
+use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -28,8 +31,31 @@ pub(super) struct HealthRun {
 }
 
 enum Probe {
-    Tcp(mio::net::TcpStream),
-    Script { script: Script, stderr: Vec<u8> },
+    /// A child resolving the check's host name; its stdout is collected.
+    Resolve {
+        child: Script,
+        answer: Vec<u8>,
+    },
+    /// A connect in flight; `rest` are the host's other addresses, tried next.
+    Tcp {
+        stream: mio::net::TcpStream,
+        rest: Vec<SocketAddr>,
+    },
+    Script {
+        script: Script,
+        stderr: Vec<u8>,
+    },
+}
+
+impl Probe {
+    /// The child this probe waits for, if it is one.
+    fn child(&self) -> Option<&Script> {
+        match self {
+            Probe::Resolve { child, .. } => Some(child),
+            Probe::Script { script, .. } => Some(script),
+            Probe::Tcp { .. } => None,
+        }
+    }
 }
 
 impl Supervisor {
@@ -79,9 +105,10 @@ impl Supervisor {
             None => self.begin_check(index),
             Some(probe) => {
                 let outcome = match (&probe, &run.config.check) {
-                    (Probe::Tcp(_), HealthCheck::Tcp { host, port, .. }) => {
-                        health::tcp_timeout(host, *port, timeout)
-                    }
+                    (
+                        Probe::Tcp { .. } | Probe::Resolve { .. },
+                        HealthCheck::Tcp { host, port, .. },
+                    ) => health::tcp_timeout(host, *port, timeout),
                     _ => health::script_timeout(timeout),
                 };
                 self.drop_probe(probe);
@@ -100,19 +127,25 @@ impl Supervisor {
         let timeout = run.config.timeout;
         let started = match run.config.check.clone() {
             HealthCheck::None => return,
-            HealthCheck::Tcp { host, port, addr } => {
-                health::connect(addr, &host, port).map(Probe::Tcp)
-            }
+            HealthCheck::Tcp {
+                host,
+                port,
+                addr: Some(addr),
+            } => health::connect(addr, &host, port).map(|stream| Probe::Tcp {
+                stream,
+                rest: Vec::new(),
+            }),
+            HealthCheck::Tcp {
+                host,
+                port,
+                addr: None,
+            } => health::run_resolver(&host, port, &self.base_env).map(|child| Probe::Resolve {
+                child,
+                answer: Vec::new(),
+            }),
             HealthCheck::Script { command } => {
                 let env = spawn::child_env(&self.base_env, &slot.config.environment);
-                let credentials = match slot.config.user.as_deref().map(spawn::resolve_user) {
-                    Some(Err(e)) => {
-                        let message = format!("Health check script error: {e}");
-                        return self.check_done(index, Outcome::fail(message));
-                    }
-                    Some(Ok(c)) => Some(c),
-                    None => None,
-                };
+                let credentials = slot.config.credentials.clone();
                 let directory = slot.config.directory.clone();
                 health::run_script(&command, &env, directory.as_deref(), credentials).map(
                     |script| Probe::Script {
@@ -149,15 +182,15 @@ impl Supervisor {
     fn watch_probe(&mut self, index: usize, probe: &mut Probe) -> std::io::Result<()> {
         let token = Source::Health(index).token();
         match probe {
-            Probe::Tcp(stream) => {
+            Probe::Tcp { stream, .. } => {
                 self.reactor
                     .registry()
                     .register(stream, token, Interest::WRITABLE)
             }
-            Probe::Script { script, .. } => {
-                self.health_pids.insert(script.child.pid, index);
+            Probe::Script { script: child, .. } | Probe::Resolve { child, .. } => {
+                self.health_pids.insert(child.child.pid, index);
                 self.reactor.registry().register(
-                    &mut SourceFd(&script.stderr.as_raw_fd()),
+                    &mut SourceFd(&child.output.as_raw_fd()),
                     token,
                     Interest::READABLE,
                 )
@@ -165,14 +198,14 @@ impl Supervisor {
         }
     }
 
-    /// Closes a probe: the socket, or the script's whole process group (it is reaped
+    /// Closes a probe: the socket, or the child's whole process group (it is reaped
     /// later and ignored).
     fn drop_probe(&mut self, probe: Probe) {
         match probe {
-            Probe::Tcp(mut stream) => {
+            Probe::Tcp { mut stream, .. } => {
                 let _ = self.reactor.registry().deregister(&mut stream);
             }
-            Probe::Script { script, .. } => {
+            Probe::Script { script, .. } | Probe::Resolve { child: script, .. } => {
                 let pid = script.child.pid;
                 if self.health_pids.contains_key(&pid) {
                     let group = nix::unistd::Pid::from_raw(pid);
@@ -182,33 +215,84 @@ impl Supervisor {
                 let _ = self
                     .reactor
                     .registry()
-                    .deregister(&mut SourceFd(&script.stderr.as_raw_fd()));
+                    .deregister(&mut SourceFd(&script.output.as_raw_fd()));
             }
         }
     }
 
-    /// Readiness of a check's socket or stderr pipe.
+    /// Readiness of a check's socket or of its child's pipe.
     pub(super) fn health_ready(&mut self, index: usize) {
         let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) else {
             return;
         };
         match run.probe.as_mut() {
-            Some(Probe::Tcp(stream)) => {
+            Some(Probe::Tcp { stream, rest }) => {
                 let HealthCheck::Tcp { host, port, .. } = &run.config.check else {
                     return;
                 };
-                if let Some(outcome) = health::connected(stream, host, *port) {
-                    if let Some(probe) = run.probe.take() {
-                        if let Some(timer) = run.timer.take() {
-                            self.reactor.disarm(timer);
-                        }
-                        self.drop_probe(probe);
-                    }
-                    self.check_done(index, outcome);
+                let Some(outcome) = health::connected(stream, host, *port) else {
+                    return;
+                };
+                let rest = std::mem::take(rest);
+                if let Some(probe) = run.probe.take() {
+                    self.drop_probe(probe);
+                }
+                if outcome.passed || rest.is_empty() {
+                    self.finish_check(index, outcome);
+                } else {
+                    self.connect_next(index, rest);
                 }
             }
-            Some(Probe::Script { script, stderr }) => drain_stderr(script, stderr),
+            Some(Probe::Script { script, stderr }) => drain_output(script, stderr),
+            Some(Probe::Resolve { child, answer }) => drain_output(child, answer),
             None => {}
+        }
+    }
+
+    /// The check is over before its timeout: cancel the timeout, feed the outcome.
+    fn finish_check(&mut self, index: usize, outcome: Outcome) {
+        if let Some(timer) = self
+            .slot_mut(index)
+            .and_then(|s| s.health.as_mut())
+            .and_then(|run| run.timer.take())
+        {
+            self.reactor.disarm(timer);
+        }
+        self.check_done(index, outcome);
+    }
+
+    /// Connects to the first of `addrs` that does not fail at once, keeping the others
+    /// for when it fails later; all within the check's timeout, which stays armed.
+    fn connect_next(&mut self, index: usize, mut addrs: Vec<SocketAddr>) {
+        let Some(HealthCheck::Tcp { host, port, .. }) = self
+            .slot(index)
+            .and_then(|s| s.health.as_ref())
+            .map(|run| run.config.check.clone())
+        else {
+            return;
+        };
+        while !addrs.is_empty() {
+            let addr = addrs.remove(0);
+            let stream = match health::connect(addr, &host, port) {
+                Ok(stream) => stream,
+                Err(NotStarted::Failed(outcome)) if addrs.is_empty() => {
+                    return self.finish_check(index, outcome)
+                }
+                Err(NotStarted::Failed(_)) => continue,
+                Err(NotStarted::Machinery(e)) => return self.machinery_error(index, &e),
+            };
+            let mut probe = Probe::Tcp {
+                stream,
+                rest: addrs,
+            };
+            if let Err(e) = self.watch_probe(index, &mut probe) {
+                self.drop_probe(probe);
+                return self.machinery_error(index, &e.to_string());
+            }
+            if let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) {
+                run.probe = Some(probe);
+            }
+            return;
         }
     }
 
@@ -221,24 +305,38 @@ impl Supervisor {
         let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) else {
             return;
         };
-        let ours =
-            matches!(&run.probe, Some(Probe::Script { script, .. }) if script.child.pid == pid);
+        let ours = run
+            .probe
+            .as_ref()
+            .and_then(Probe::child)
+            .is_some_and(|child| child.child.pid == pid);
         if !ours {
             return;
         }
-        let Some(Probe::Script { script, mut stderr }) = run.probe.take() else {
+        let Some(probe) = run.probe.take() else {
             return;
         };
-        if let Some(timer) = run.timer.take() {
-            self.reactor.disarm(timer);
-        }
-        drain_stderr(&script, &mut stderr);
+        let target = match &run.config.check {
+            HealthCheck::Tcp { host, port, .. } => Some((host.clone(), *port)),
+            _ => None,
+        };
+        let (child, mut output, resolving) = match probe {
+            Probe::Script { script, stderr } => (script, stderr, false),
+            Probe::Resolve { child, answer } => (child, answer, true),
+            Probe::Tcp { .. } => return,
+        };
+        drain_output(&child, &mut output);
         let _ = self
             .reactor
             .registry()
-            .deregister(&mut SourceFd(&script.stderr.as_raw_fd()));
-        let outcome = health::script_outcome(exit, &stderr);
-        self.check_done(index, outcome);
+            .deregister(&mut SourceFd(&child.output.as_raw_fd()));
+        match (resolving, target) {
+            (true, Some((host, port))) => match health::parse_resolved(&output, &host, port) {
+                Ok(addrs) => self.connect_next(index, addrs),
+                Err(outcome) => self.finish_check(index, outcome),
+            },
+            _ => self.finish_check(index, health::script_outcome(exit, &output)),
+        }
     }
 
     /// Feeds the outcome to the lifecycle; the next check comes an interval from now.
@@ -271,11 +369,11 @@ impl Supervisor {
     }
 }
 
-/// Reads what the script wrote to stderr so far, keeping at most `STDERR_KEEP` bytes.
-fn drain_stderr(script: &Script, kept: &mut Vec<u8>) {
+/// Reads what a check child wrote so far, keeping at most `STDERR_KEEP` bytes.
+fn drain_output(script: &Script, kept: &mut Vec<u8>) {
     let mut buffer = [0u8; 4096];
     loop {
-        match nix::unistd::read(&script.stderr, &mut buffer) {
+        match nix::unistd::read(&script.output, &mut buffer) {
             Ok(0) | Err(Errno::EAGAIN) => return,
             Ok(n) => {
                 let room = health::STDERR_KEEP.saturating_sub(kept.len());

@@ -286,7 +286,7 @@ fn every_program_key_is_read() {
             check: HealthCheck::Tcp {
                 host: "10.0.0.1".into(),
                 port: 8000,
-                addr: SocketAddr::from(([10, 0, 0, 1], 8000)),
+                addr: Some(SocketAddr::from(([10, 0, 0, 1], 8000))),
             },
             interval: Duration::from_secs(5),
             timeout: Duration::ZERO,

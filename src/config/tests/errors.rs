@@ -223,6 +223,24 @@ fn user_must_exist() {
     assert_eq!(only_program(&config).user.as_deref(), Some("root"));
     let config = ok(&web("user ="));
     assert_eq!(only_program(&config).user, None);
+    assert_eq!(only_program(&config).credentials, None);
+}
+
+/// The user is looked up at load; spawns use what the config holds.
+#[test]
+fn user_credentials_are_resolved_at_load() {
+    let config = ok(&web("user = root"));
+    let credentials = only_program(&config).credentials.clone();
+    let credentials = credentials.expect("root's credentials");
+    assert_eq!(credentials.uid.as_raw(), 0);
+    assert_eq!(credentials.gid.as_raw(), 0);
+    // Supplementary groups only matter (and are only looked up) when the daemon is root.
+    assert_eq!(
+        credentials.groups.is_some(),
+        nix::unistd::geteuid().is_root()
+    );
+    let instance = config.instances().next().expect("an instance");
+    assert_eq!(instance.credentials, Some(credentials));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -240,7 +240,7 @@ fn numprocs_with_tcp_check_warns() {
             HealthCheck::Tcp {
                 host: "127.0.0.1".into(),
                 port: 8080,
-                addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                addr: Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
             }
         );
     }

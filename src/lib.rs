@@ -19,6 +19,7 @@ pub mod ctl;
 pub mod daemon;
 pub mod health;
 pub mod output;
+pub mod passwd;
 pub mod reactor;
 pub mod rpc;
 pub mod spawn;

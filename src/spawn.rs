@@ -111,8 +111,8 @@ pub fn base_env() -> BaseEnv {
 
 /// Credentials for a `user=` program: looked up when the configuration is loaded (at
 /// start and at each reload, as supervisord does), kept in the typed config and used by
-/// every spawn, so no spawn blocks on the user database. A user removed after the load
-/// keeps the uid and gid it had then, until the next reload.
+/// every spawn, so no spawn blocks on the user database. A changed user keeps the uid and
+/// gid it had then, until the next reload; a deleted one is caught by `crate::passwd`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub uid: Uid,

@@ -364,8 +364,10 @@ fn user_is_looked_up_at_load_not_at_spawn() {
     expect_within(secs(10), "the daemon to start", || {
         daemon.log_text().contains("RPC Server listening on")
     });
-    // The user disappears from the daemon's view (the same inode, written in place).
-    fs::write(&passwd, &original).expect("remove the user");
+    // The user's entry changes under the daemon (the same inode, written in place): a
+    // spawn uses what was looked up at load, so no lookup happens at spawn.
+    let changed = format!("{original}svc-cached:x:5555:5556::/nonexistent:/bin/false\n");
+    fs::write(&passwd, &changed).expect("change the user");
 
     let (code, out, err) = ctl(&dir, &["start", "c"]);
     assert_eq!(
@@ -378,4 +380,15 @@ fn user_is_looked_up_at_load_not_at_spawn() {
     let pid = child_exact(&daemon, "sleep 1000").expect("the child");
     assert_eq!(status_line(pid, "Uid"), ["4242"; 4].join(" "));
     assert_eq!(status_line(pid, "Gid"), ["4243"; 4].join(" "));
+
+    // The user is deleted: the next spawn refuses to run under the old uid, clearly.
+    fs::write(&passwd, &original).expect("remove the user");
+    let (code, _, err) = ctl(&dir, &["restart", "c"]);
+    assert_eq!(code, 1, "{err}\n{}", daemon.log_text());
+    daemon.expect_log(
+        secs(5),
+        "user 'svc-cached' no longer exists (removed from /etc/passwd since the config was \
+         loaded; reload to apply user changes)",
+    );
+    daemon.expect_log(secs(5), "c: STARTING -> FATAL");
 }

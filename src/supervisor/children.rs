@@ -58,8 +58,17 @@ impl Supervisor {
             return Err(SpawnError::Permanent("command is empty".into()));
         };
         let path = spawn::resolve_command(argv0, config.directory.as_deref())?;
-        // Looked up at load: a spawn never blocks on the user database.
+        // Looked up at load: a spawn never blocks on the user database. A user deleted
+        // from /etc/passwd since then is not run under its old uid.
         let credentials = config.credentials.clone();
+        if let Some(user) = config.user.as_deref() {
+            if !self.passwd.still_listed(user) {
+                return Err(SpawnError::Permanent(format!(
+                    "user '{user}' no longer exists (removed from /etc/passwd since the \
+                     config was loaded; reload to apply user changes)"
+                )));
+            }
+        }
         let stdout = open_log(&config.stdout)?;
         let stderr = open_log(&config.stderr)?;
         let io_err = |e: io::Error, what: &str| {

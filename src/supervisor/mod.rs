@@ -116,6 +116,8 @@ pub struct Supervisor {
     /// accept() is failing (reported once per episode).
     accept_failing: bool,
     own_uid: u32,
+    /// Users /etc/passwd listed at the last load, to notice one deleted since.
+    passwd: crate::passwd::Passwd,
     scratch: Vec<u8>,
     actions: Vec<Action>,
     /// How deep `drive` is nested; parked replies are settled at the outermost level.
@@ -182,6 +184,7 @@ impl Supervisor {
             accept_retry: None,
             accept_failing: false,
             own_uid: nix::unistd::geteuid().as_raw(),
+            passwd: crate::passwd::Passwd::new(),
             scratch: vec![0; 4096],
             actions: Vec::new(),
             driving: 0,

@@ -45,6 +45,7 @@ impl Supervisor {
         for warning in std::mem::take(&mut new.warnings) {
             warn!("{warning}");
         }
+        self.passwd.config_loaded();
         let instances: Vec<Instance> = new.instances().collect();
         let new_names: BTreeSet<&str> = instances.iter().map(|i| i.name.as_str()).collect();
         let mut summary = ReloadSummary::default();

@@ -1,6 +1,12 @@
 //! Size-rotated log files, for children's output and for the daemon's own log.
 //!
-//! A file is opened in append mode and its size counter starts at its current length, so
+//! A path is opened in append mode and non-blocking, then `fstat` decides what it is. A
+//! FIFO with no reader fails at once (`ENXIO`) instead of freezing the loop in `open`.
+//! A pipe, tty or socket that cannot take more bytes makes a write stop short with
+//! `WouldBlock` and say how much it took, so the caller can wait for writability; a
+//! regular file never blocks that way and keeps the plain fast path.
+//!
+//! A regular file's size counter starts at its current length, so
 //! rotation state survives restarts. At `maxbytes` the file becomes `path.1` (older ones
 //! shift up, the oldest beyond `backups` is overwritten) and a new empty file is opened;
 //! with `backups = 0` the file is simply started afresh. `maxbytes = 0` never rotates.
@@ -20,12 +26,15 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 pub struct RotatingFile {
     path: PathBuf,
     file: File,
+    /// A regular file; anything else (pipe, tty, socket, device) may push back.
+    regular: bool,
     /// Bytes counted toward `maxbytes` in the live file.
     size: u64,
     maxbytes: u64,
@@ -42,17 +51,35 @@ pub struct RotateError {
 /// What a write achieved. `Err` only when bytes could not be written at all.
 pub type WriteResult = Result<Option<RotateError>, io::Error>;
 
+/// What a stream write achieved.
+#[derive(Debug)]
+pub struct Written {
+    /// Bytes the file (or the pipe, tty or socket behind it) took, from the start.
+    pub bytes: usize,
+    /// Why the rest was not taken: `WouldBlock` from a sink that is full for now, or a
+    /// real error.
+    pub error: Option<io::Error>,
+    pub rotate_error: Option<RotateError>,
+}
+
 impl RotatingFile {
     pub fn open(path: &Path, maxbytes: u64, backups: u32) -> io::Result<RotatingFile> {
-        let file = open_append(path)?;
-        let size = file.metadata()?.len();
+        let file = open_append(path).map_err(|e| explain_open_error(path, e))?;
+        let metadata = file.metadata()?;
+        let regular = metadata.is_file();
         Ok(RotatingFile {
             path: path.to_path_buf(),
             file,
-            size,
+            regular,
+            size: if regular { metadata.len() } else { 0 },
             maxbytes,
             backups,
         })
+    }
+
+    /// Whether this is a regular file (which never pushes back).
+    pub fn is_regular(&self) -> bool {
+        self.regular
     }
 
     /// Room left before the next rotation (after rotating if the file is full).
@@ -80,15 +107,28 @@ impl RotatingFile {
     }
 
     /// Writes a byte stream, splitting it so the live file never exceeds `maxbytes`.
-    pub fn write_stream(&mut self, mut data: &[u8]) -> WriteResult {
+    /// Stops at the first error (`WouldBlock` included) and says how far it got.
+    pub fn write_stream(&mut self, data: &[u8]) -> Written {
         let mut rotate_error = None;
-        while !data.is_empty() {
-            let take = self.room(data.len(), &mut rotate_error);
-            self.file.write_all(&data[..take])?;
-            self.size += take as u64;
-            data = &data[take..];
+        let mut done = 0;
+        while done < data.len() {
+            let take = self.room(data.len() - done, &mut rotate_error);
+            let (n, error) = write_counted(&mut self.file, &data[done..done + take]);
+            self.size += n as u64;
+            done += n;
+            if error.is_some() {
+                return Written {
+                    bytes: done,
+                    error,
+                    rotate_error,
+                };
+            }
         }
-        Ok(rotate_error)
+        Written {
+            bytes: done,
+            error: None,
+            rotate_error,
+        }
     }
 
     /// Writes one log record whole: rotates first if it would not fit.
@@ -151,12 +191,51 @@ pub fn backup_path(path: &Path, n: u32) -> PathBuf {
     PathBuf::from(name)
 }
 
+impl AsRawFd for RotatingFile {
+    fn as_raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+}
+
+/// Writes until done or the first error other than EINTR; returns what was taken.
+fn write_counted(out: &mut impl Write, data: &[u8]) -> (usize, Option<io::Error>) {
+    let mut done = 0;
+    while done < data.len() {
+        match out.write(&data[done..]) {
+            Ok(0) => return (done, Some(io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (done, Some(e)),
+        }
+    }
+    (done, None)
+}
+
+/// Non-blocking, so a FIFO without a reader fails with ENXIO instead of waiting for one.
 fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o644)
+        .custom_flags(libc::O_NONBLOCK)
         .open(path)
+}
+
+/// ENXIO says little by itself: name the likely cause.
+fn explain_open_error(path: &Path, error: io::Error) -> io::Error {
+    if error.raw_os_error() != Some(libc::ENXIO) {
+        return error;
+    }
+    let fifo = fs::metadata(path).is_ok_and(|m| {
+        use std::os::unix::fs::FileTypeExt;
+        m.file_type().is_fifo()
+    });
+    let why = if fifo {
+        "it is a FIFO and no process has it open for reading"
+    } else {
+        "no such device or address (a socket cannot be opened by path)"
+    };
+    io::Error::new(error.kind(), why)
 }
 
 #[cfg(test)]
@@ -181,6 +260,17 @@ mod tests {
         }
     }
 
+    impl RotatingFile {
+        /// `write_stream` as a `Result`, for tests that expect every byte written.
+        fn write_stream_all(&mut self, data: &[u8]) -> WriteResult {
+            let written = self.write_stream(data);
+            match written.error {
+                Some(e) => Err(e),
+                None => Ok(written.rotate_error),
+            }
+        }
+    }
+
     fn read(path: &Path) -> Vec<u8> {
         fs::read(path).unwrap_or_default()
     }
@@ -191,7 +281,7 @@ mod tests {
         let path = dir.0.join("out.log");
         fs::write(&path, b"12345")?;
         let mut f = RotatingFile::open(&path, 8, 2)?;
-        f.write_stream(b"abcdef")?;
+        f.write_stream_all(b"abcdef")?;
         assert_eq!(read(&path), b"def");
         assert_eq!(read(&backup_path(&path, 1)), b"12345abc");
         Ok(())
@@ -204,7 +294,7 @@ mod tests {
         let mut f = RotatingFile::open(&path, 2000, 3)?;
         let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
         for chunk in data.chunks(333) {
-            assert!(f.write_stream(chunk)?.is_none());
+            assert!(f.write_stream_all(chunk)?.is_none());
         }
         let mut all = read(&backup_path(&path, 2));
         all.extend(read(&backup_path(&path, 1)));
@@ -221,7 +311,7 @@ mod tests {
         let dir = TempDir::new("oldest")?;
         let path = dir.0.join("out.log");
         let mut f = RotatingFile::open(&path, 4, 2)?;
-        f.write_stream(b"aaaabbbbccccdd")?;
+        f.write_stream_all(b"aaaabbbbccccdd")?;
         assert_eq!(read(&backup_path(&path, 2)), b"bbbb");
         assert_eq!(read(&backup_path(&path, 1)), b"cccc");
         assert_eq!(read(&path), b"dd");
@@ -234,7 +324,7 @@ mod tests {
         let dir = TempDir::new("zero")?;
         let path = dir.0.join("out.log");
         let mut f = RotatingFile::open(&path, 4, 0)?;
-        f.write_stream(b"aaaabb")?;
+        f.write_stream_all(b"aaaabb")?;
         assert_eq!(read(&path), b"bb");
         assert!(!backup_path(&path, 1).exists());
         Ok(())
@@ -246,7 +336,7 @@ mod tests {
         let path = dir.0.join("out.log");
         let mut f = RotatingFile::open(&path, 0, 3)?;
         for _ in 0..100 {
-            f.write_stream(&[b'x'; 1000])?;
+            f.write_stream_all(&[b'x'; 1000])?;
         }
         assert_eq!(read(&path).len(), 100_000);
         assert!(!backup_path(&path, 1).exists());
@@ -271,10 +361,10 @@ mod tests {
         let path = dir.0.join("both.log");
         let mut a = RotatingFile::open(&path, 0, 0)?;
         let mut b = RotatingFile::open(&path, 0, 0)?;
-        a.write_stream(b"aaaa")?;
-        b.write_stream(b"bb")?;
-        b.write_stream(b"cc")?;
-        a.write_stream(b"d")?;
+        a.write_stream_all(b"aaaa")?;
+        b.write_stream_all(b"bb")?;
+        b.write_stream_all(b"cc")?;
+        a.write_stream_all(b"d")?;
         assert_eq!(read(&path), b"aaaabbccd");
         Ok(())
     }
@@ -284,9 +374,9 @@ mod tests {
         let dir = TempDir::new("trunc")?;
         let path = dir.0.join("t.log");
         let mut f = RotatingFile::open(&path, 0, 0)?;
-        f.write_stream(b"0123456789")?;
+        f.write_stream_all(b"0123456789")?;
         fs::OpenOptions::new().write(true).open(&path)?.set_len(0)?;
-        f.write_stream(b"xy")?;
+        f.write_stream_all(b"xy")?;
         assert_eq!(read(&path), b"xy");
         Ok(())
     }
@@ -296,11 +386,11 @@ mod tests {
         let dir = TempDir::new("failrot")?;
         let path = dir.0.join("out.log");
         let mut f = RotatingFile::open(&path, 4, 1)?;
-        f.write_stream(b"aaaa")?;
+        f.write_stream_all(b"aaaa")?;
         // A directory where the backup must go makes the rename fail.
         fs::create_dir(backup_path(&path, 1))?;
         fs::write(backup_path(&path, 1).join("keep"), b"x")?;
-        let result = f.write_stream(b"bb")?;
+        let result = f.write_stream_all(b"bb")?;
         assert!(result.is_some(), "rotation failure is reported");
         assert_eq!(read(&path), b"aaaabb");
         Ok(())

@@ -8,6 +8,7 @@ mod crash;
 mod health;
 mod lingering;
 mod ops;
+mod pumps;
 mod reload;
 mod shutdown;
 
@@ -29,8 +30,8 @@ use crate::reactor::{Reactor, Source};
 use crate::reconcile::{self, StateFile};
 use crate::spawn::{self, BaseEnv};
 use crate::timer::TimerId;
-use children::Pump;
 use control::Client;
+use pumps::{Pump, Sink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TimerKey {
@@ -83,6 +84,8 @@ pub struct Supervisor {
     /// Health check scripts, by pid: the instance, or usize::MAX once abandoned.
     health_pids: HashMap<i32, usize>,
     pumps: Vec<Option<Pump>>,
+    /// The log files pumps write to.
+    sinks: Vec<Option<Sink>>,
     /// Pumps that had more to read when their budget ran out.
     ready_pumps: VecDeque<usize>,
     buffer: Vec<u8>,
@@ -156,8 +159,9 @@ impl Supervisor {
             by_pid: HashMap::new(),
             health_pids: HashMap::new(),
             pumps: Vec::new(),
+            sinks: Vec::new(),
             ready_pumps: VecDeque::new(),
-            buffer: vec![0; children::READ_CHUNK],
+            buffer: vec![0; pumps::READ_CHUNK],
             base_env: spawn::base_env(),
             shutdown: Shutdown::Running,
             pidfile: None,
@@ -298,6 +302,7 @@ impl Supervisor {
         match Source::from_token(event.token()) {
             Some(Source::Signals) => self.on_signals(),
             Some(Source::Output(index)) => self.pump(index),
+            Some(Source::Sink(index)) => self.sink_ready(index),
             Some(Source::Listener) => self.accept_clients(),
             Some(Source::Client(index)) => {
                 let readable = event.is_readable() || event.is_read_closed();

@@ -1,0 +1,408 @@
+//! The pumps that move a child's output into its log files, and the sinks they write to.
+//!
+//! A pump reads its pipe a bounded number of times per loop turn and hands the bytes to
+//! its sink. A regular file always takes them. A pipe, tty or socket may take only part:
+//! the rest stays in the pump, the pump stops reading (its pipe leaves the reactor, so
+//! that child blocks on its full pipe and nobody else waits), and the sink is watched for
+//! writability. When it can take bytes again, the waiting pumps write what they hold, in
+//! the order they stopped, and read again. No timer is involved.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use log::{error, info, warn};
+use mio::unix::SourceFd;
+use mio::Interest;
+use nix::errno::Errno;
+
+use super::Supervisor;
+use crate::output::{RotateError, RotatingFile};
+use crate::reactor::Source;
+
+/// Bytes moved per read from a child's pipe (a pipe holds 64 KiB unless resized).
+pub const READ_CHUNK: usize = 256 * 1024;
+/// Reads per pump before the loop turns to other work (fairness between children).
+const READS_PER_TURN: usize = 16;
+/// Reads per pump at exit: more than a pipe holds, but bounded, so a descendant that
+/// outlives us and keeps writing cannot hold the exit up.
+const EXIT_READS: usize = 16;
+
+/// Moves one pipe's bytes into one sink, until EOF. It outlives the child when a
+/// descendant still holds the pipe.
+pub struct Pump {
+    pipe: OwnedFd,
+    /// Index into the sinks.
+    sink: usize,
+    /// Bytes read but not yet taken by a sink that pushed back.
+    pending: Vec<u8>,
+    /// Waiting for the sink; the pipe is out of the reactor meanwhile.
+    paused: bool,
+    /// Who it belongs to, for messages.
+    label: String,
+    /// A write error is being reported; cleared by the next successful write.
+    failing: bool,
+    lost: u64,
+}
+
+/// A log file and the pumps that write to it.
+pub struct Sink {
+    file: RotatingFile,
+    /// Pumps stopped because the sink pushed back, in the order they stopped. The sink is
+    /// watched for writability exactly while this is not empty.
+    waiting: Vec<usize>,
+}
+
+enum Outcome {
+    Drained,
+    MoreToRead,
+    /// The sink took only part; the pump holds the rest.
+    Blocked,
+    Closed,
+}
+
+impl Supervisor {
+    /// Takes a log file opened for a spawn.
+    fn add_sink(&mut self, file: RotatingFile) -> usize {
+        let sink = Sink {
+            file,
+            waiting: Vec::new(),
+        };
+        match self.sinks.iter().position(Option::is_none) {
+            Some(i) => {
+                self.sinks[i] = Some(sink);
+                i
+            }
+            None => {
+                self.sinks.push(Some(sink));
+                self.sinks.len() - 1
+            }
+        }
+    }
+
+    /// Its pump is gone.
+    fn release_sink(&mut self, index: usize) {
+        if let Some(sink) = self.sinks.get_mut(index).and_then(Option::take) {
+            if !sink.waiting.is_empty() {
+                let _ = self
+                    .reactor
+                    .registry()
+                    .deregister(&mut SourceFd(&sink.file.as_raw_fd()));
+            }
+        }
+    }
+
+    pub(super) fn add_pump(&mut self, pipe: OwnedFd, file: RotatingFile, label: String) {
+        let sink = self.add_sink(file);
+        let index = match self.pumps.iter().position(Option::is_none) {
+            Some(i) => i,
+            None => {
+                self.pumps.push(None);
+                self.pumps.len() - 1
+            }
+        };
+        let token = Source::Output(index).token();
+        if let Err(e) = self.reactor.registry().register(
+            &mut SourceFd(&pipe.as_raw_fd()),
+            token,
+            Interest::READABLE,
+        ) {
+            error!("{label}: cannot watch output pipe, output is lost: {e}");
+            self.release_sink(sink);
+            return;
+        }
+        self.pumps[index] = Some(Pump {
+            pipe,
+            sink,
+            pending: Vec::new(),
+            paused: false,
+            label,
+            failing: false,
+            lost: 0,
+        });
+    }
+
+    /// Readiness on a pump: read a bounded amount, queue it if more is waiting.
+    pub(super) fn pump(&mut self, index: usize) {
+        match self.pump_turn(index, READS_PER_TURN) {
+            Outcome::MoreToRead => {
+                if !self.ready_pumps.contains(&index) {
+                    self.ready_pumps.push_back(index);
+                }
+            }
+            Outcome::Drained => {}
+            Outcome::Blocked => self.pause_pump(index),
+            Outcome::Closed => self.close_pump(index),
+        }
+    }
+
+    /// One turn for each pump that still had data, in order.
+    pub(super) fn pump_ready(&mut self) {
+        for _ in 0..self.ready_pumps.len() {
+            if let Some(index) = self.ready_pumps.pop_front() {
+                self.pump(index);
+            }
+        }
+    }
+
+    /// At exit: what is already in the pipes goes to the files, as far as the sinks take
+    /// it without waiting; what they refuse is counted as lost.
+    pub(super) fn drain_all_pumps(&mut self) {
+        for index in 0..self.pumps.len() {
+            let Some(paused) = self
+                .pumps
+                .get(index)
+                .and_then(Option::as_ref)
+                .map(|p| p.paused)
+            else {
+                continue;
+            };
+            if paused && self.flush_pending(index) {
+                self.unpause(index);
+            }
+            if let Outcome::Blocked = self.pump_turn(index, EXIT_READS) {
+                self.lose_pending(index);
+            }
+            self.close_pump(index);
+        }
+    }
+
+    fn pump_turn(&mut self, index: usize, reads: usize) -> Outcome {
+        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+            return Outcome::Drained;
+        };
+        let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) else {
+            return Outcome::Closed;
+        };
+        if pump.paused {
+            return Outcome::Drained;
+        }
+        if !sink.waiting.is_empty() {
+            // Others wait for this sink with older bytes: queue up behind them.
+            return Outcome::Blocked;
+        }
+        for _ in 0..reads {
+            let n = match nix::unistd::read(&pump.pipe, &mut self.buffer) {
+                Ok(0) => return Outcome::Closed,
+                Ok(n) => n,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Outcome::Drained,
+                Err(e) => {
+                    error!("{}: reading output: {e}", pump.label);
+                    return Outcome::Closed;
+                }
+            };
+            let taken = pump.write(&mut sink.file, &self.buffer[..n]);
+            if taken < n {
+                pump.pending.extend_from_slice(&self.buffer[taken..n]);
+                return Outcome::Blocked;
+            }
+        }
+        Outcome::MoreToRead
+    }
+
+    /// The sink pushed back: stop reading this pump's pipe and wait for the sink.
+    fn pause_pump(&mut self, index: usize) {
+        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+            return;
+        };
+        let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) else {
+            return;
+        };
+        let registry = self.reactor.registry();
+        let _ = registry.deregister(&mut SourceFd(&pump.pipe.as_raw_fd()));
+        pump.paused = true;
+        sink.waiting.push(index);
+        self.ready_pumps.retain(|&i| i != index);
+        if sink.waiting.len() > 1 {
+            return;
+        }
+        let token = Source::Sink(pump.sink).token();
+        let fd = sink.file.as_raw_fd();
+        if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::WRITABLE) {
+            // A sink that pushes back but cannot be watched: its bytes cannot wait.
+            error!(
+                "{}: cannot watch {} for writability, output is lost: {e}",
+                pump.label,
+                sink.file.path().display()
+            );
+            let waiting = std::mem::take(&mut sink.waiting);
+            for index in waiting {
+                self.lose_pending(index);
+                self.resume_pump(index);
+            }
+        }
+    }
+
+    /// A sink that pushed back can take bytes again: the waiting pumps write what they
+    /// hold, in order, and those done read again.
+    pub(super) fn sink_ready(&mut self, sink_index: usize) {
+        while let Some(&index) = self
+            .sinks
+            .get(sink_index)
+            .and_then(Option::as_ref)
+            .and_then(|s| s.waiting.first())
+        {
+            if !self.flush_pending(index) {
+                return;
+            }
+            if let Some(sink) = self.sinks.get_mut(sink_index).and_then(Option::as_mut) {
+                sink.waiting.remove(0);
+            }
+            self.resume_pump(index);
+        }
+        if let Some(sink) = self.sinks.get(sink_index).and_then(Option::as_ref) {
+            let _ = self
+                .reactor
+                .registry()
+                .deregister(&mut SourceFd(&sink.file.as_raw_fd()));
+        }
+    }
+
+    /// Writes what the pump holds; whether the sink took all of it (or it was lost).
+    fn flush_pending(&mut self, index: usize) -> bool {
+        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+            return true;
+        };
+        let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) else {
+            return true;
+        };
+        let pending = std::mem::take(&mut pump.pending);
+        let taken = pump.write(&mut sink.file, &pending);
+        pump.pending = pending;
+        pump.pending.drain(..taken);
+        pump.pending.is_empty()
+    }
+
+    /// Back in the reactor; queued for a turn, as the pipe may have filled meanwhile and
+    /// edge-triggered readiness will not say so again.
+    fn resume_pump(&mut self, index: usize) {
+        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+            return;
+        };
+        pump.paused = false;
+        let token = Source::Output(index).token();
+        let fd = pump.pipe.as_raw_fd();
+        if let Err(e) =
+            self.reactor
+                .registry()
+                .register(&mut SourceFd(&fd), token, Interest::READABLE)
+        {
+            error!(
+                "{}: cannot watch output pipe, output is lost: {e}",
+                pump.label
+            );
+            return self.close_pump(index);
+        }
+        if !self.ready_pumps.contains(&index) {
+            self.ready_pumps.push_back(index);
+        }
+    }
+
+    /// Out of the sink's queue, without registering again (at exit).
+    fn unpause(&mut self, index: usize) {
+        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+            return;
+        };
+        pump.paused = false;
+        if let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) {
+            sink.waiting.retain(|&i| i != index);
+        }
+    }
+
+    fn lose_pending(&mut self, index: usize) {
+        if let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) {
+            pump.lost += pump.pending.len() as u64;
+            pump.pending.clear();
+        }
+    }
+
+    fn close_pump(&mut self, index: usize) {
+        self.lose_pending(index);
+        let Some(pump) = self.pumps.get_mut(index).and_then(Option::take) else {
+            return;
+        };
+        let registry = self.reactor.registry();
+        if !pump.paused {
+            let _ = registry.deregister(&mut SourceFd(&pump.pipe.as_raw_fd()));
+        }
+        if pump.lost > 0 {
+            warn!(
+                "{}: {} bytes of output could not be written",
+                pump.label, pump.lost
+            );
+        }
+        self.ready_pumps.retain(|&i| i != index);
+        if let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) {
+            let watched = !sink.waiting.is_empty();
+            sink.waiting.retain(|&i| i != index);
+            if watched && sink.waiting.is_empty() {
+                let _ = registry.deregister(&mut SourceFd(&sink.file.as_raw_fd()));
+            }
+        }
+        self.release_sink(pump.sink);
+    }
+}
+
+impl Pump {
+    /// Writes to the sink; returns how many bytes it took. Bytes refused for a reason
+    /// other than pushback are counted as lost (and reported once).
+    fn write(&mut self, file: &mut RotatingFile, data: &[u8]) -> usize {
+        if data.is_empty() {
+            return 0;
+        }
+        let written = file.write_stream(data);
+        self.report_rotation(written.rotate_error);
+        match written.error {
+            None => {
+                self.recovered(file);
+                written.bytes
+            }
+            Some(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if written.bytes > 0 {
+                    self.recovered(file);
+                }
+                written.bytes
+            }
+            Some(e) => {
+                self.failed(file, &e.to_string());
+                self.lost += data.len() as u64;
+                data.len()
+            }
+        }
+    }
+
+    fn report_rotation(&self, rotate_error: Option<RotateError>) {
+        if let Some(e) = rotate_error {
+            error!(
+                "{}: cannot rotate {}: {}",
+                self.label,
+                e.path.display(),
+                e.error
+            );
+        }
+    }
+
+    fn recovered(&mut self, file: &RotatingFile) {
+        if self.failing {
+            info!(
+                "{}: writing to {} again ({} bytes were lost)",
+                self.label,
+                file.path().display(),
+                self.lost
+            );
+            self.failing = false;
+            self.lost = 0;
+        }
+    }
+
+    fn failed(&mut self, file: &RotatingFile, error: &str) {
+        if !self.failing {
+            error!(
+                "{}: cannot write {}: {error}",
+                self.label,
+                file.path().display()
+            );
+            self.failing = true;
+        }
+    }
+}

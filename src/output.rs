@@ -6,8 +6,10 @@
 //! `WouldBlock` and say how much it took, so the caller can wait for writability; a
 //! regular file never blocks that way and keeps the plain fast path.
 //!
-//! A regular file's size counter starts at its current length, so
-//! rotation state survives restarts. At `maxbytes` the file becomes `path.1` (older ones
+//! Only regular files rotate. Anything else (a FIFO, a tty, `/dev/stdout`, any path under
+//! `/dev` or `/proc` or a symlink into them) is written without a size counter and never
+//! renamed: renaming `/dev/stdout` would cut the container's log. A regular file's size
+//! counter starts at its current length, so rotation state survives restarts. At `maxbytes` the file becomes `path.1` (older ones
 //! shift up, the oldest beyond `backups` is overwritten) and a new empty file is opened;
 //! with `backups = 0` the file is simply started afresh. `maxbytes = 0` never rotates.
 //!
@@ -35,6 +37,8 @@ pub struct RotatingFile {
     file: File,
     /// A regular file; anything else (pipe, tty, socket, device) may push back.
     regular: bool,
+    /// A regular file at a path of its own, which rotation may rename.
+    rotates: bool,
     /// Bytes counted toward `maxbytes` in the live file.
     size: u64,
     maxbytes: u64,
@@ -71,6 +75,7 @@ impl RotatingFile {
             path: path.to_path_buf(),
             file,
             regular,
+            rotates: regular && !is_special(path),
             size: if regular { metadata.len() } else { 0 },
             maxbytes,
             backups,
@@ -84,7 +89,7 @@ impl RotatingFile {
 
     /// Room left before the next rotation (after rotating if the file is full).
     fn room(&mut self, wanted: usize, rotate_error: &mut Option<RotateError>) -> usize {
-        if self.maxbytes == 0 {
+        if self.maxbytes == 0 || !self.rotates {
             return wanted;
         }
         if self.size >= self.maxbytes {
@@ -134,7 +139,11 @@ impl RotatingFile {
     /// Writes one log record whole: rotates first if it would not fit.
     pub fn write_record(&mut self, record: &[u8]) -> WriteResult {
         let mut rotate_error = None;
-        if self.maxbytes > 0 && self.size > 0 && self.size + record.len() as u64 > self.maxbytes {
+        if self.rotates
+            && self.maxbytes > 0
+            && self.size > 0
+            && self.size + record.len() as u64 > self.maxbytes
+        {
             if let Err(e) = self.rotate() {
                 rotate_error = Some(e);
             }
@@ -183,6 +192,30 @@ impl RotatingFile {
             _ => Ok(()),
         }
     }
+}
+
+/// Whether rotation must leave `path` alone: it is under `/dev` or `/proc`, or a symlink
+/// into them (`/dev/stdout` is one to `/proc/self/fd/1`, whatever fd 1 is), or it exists
+/// and is not a regular file.
+pub fn is_special(path: &Path) -> bool {
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return true;
+    }
+    let mut at = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    // A bounded walk down the symlink chain, as the kernel's own limit (40).
+    for _ in 0..40 {
+        if at.starts_with("/dev") || at.starts_with("/proc") {
+            return true;
+        }
+        let Ok(target) = fs::read_link(&at) else {
+            return false;
+        };
+        at = match at.parent() {
+            Some(dir) => dir.join(target),
+            None => target,
+        };
+    }
+    false
 }
 
 pub fn backup_path(path: &Path, n: u32) -> PathBuf {
@@ -378,6 +411,53 @@ mod tests {
         fs::OpenOptions::new().write(true).open(&path)?.set_len(0)?;
         f.write_stream_all(b"xy")?;
         assert_eq!(read(&path), b"xy");
+        Ok(())
+    }
+
+    #[test]
+    fn special_paths_are_never_rotated() -> io::Result<()> {
+        let dir = TempDir::new("special")?;
+        let link = dir.0.join("stdout-link");
+        std::os::unix::fs::symlink("/dev/stdout", &link)?;
+        for path in [
+            Path::new("/dev/stdout"),
+            Path::new("/dev/stderr"),
+            Path::new("/proc/self/fd/1"),
+            Path::new("/dev/null"),
+            &link,
+            &dir.0,
+        ] {
+            assert!(is_special(path), "{} is special", path.display());
+        }
+        assert!(!is_special(&dir.0.join("plain.log")));
+        fs::write(dir.0.join("plain.log"), b"x")?;
+        assert!(!is_special(&dir.0.join("plain.log")));
+        Ok(())
+    }
+
+    #[test]
+    fn a_fifo_is_written_but_never_rotated() -> io::Result<()> {
+        let dir = TempDir::new("fifo")?;
+        let path = dir.0.join("out.fifo");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))?;
+        let mut reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)?;
+        let mut f = RotatingFile::open(&path, 4, 2)?;
+        assert!(!f.is_regular());
+        f.write_stream_all(b"aaaabbbbcc")?;
+        f.write_record(b"dddddd\n")?;
+        let mut got = Vec::new();
+        io::Read::read_to_end(&mut reader, &mut got).or_else(|e| {
+            if e.kind() == io::ErrorKind::WouldBlock {
+                Ok(0)
+            } else {
+                Err(e)
+            }
+        })?;
+        assert_eq!(got, b"aaaabbbbccdddddd\n");
+        assert!(!backup_path(&path, 1).exists(), "the FIFO was not renamed");
         Ok(())
     }
 

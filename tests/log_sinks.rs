@@ -119,3 +119,84 @@ fn stalled_fifo_reader_holds_back_only_its_child() {
     daemon.expect_log(secs(1), "bytes of output could not be written");
     drop(reader);
 }
+
+/// `sh -c` text that prints `count` lines `tag-N`, then sleeps.
+fn lines_then_sleep(tag: &str, count: u32) -> String {
+    format!("sh -c 'i=0; while [ $i -lt {count} ]; do echo {tag}-$i; i=$((i+1)); done; exec sleep 1000'")
+}
+
+fn has_all_lines(text: &str, tag: &str, count: u32) -> bool {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(&format!("{tag}-")))
+        .collect();
+    let want: Vec<String> = (0..count).map(|i| format!("{tag}-{i}")).collect();
+    lines == want
+}
+
+#[test]
+fn dev_stdout_and_proc_fds_are_never_rotated() {
+    let dir = TestDir::new("dev-stdout");
+    let config = dir.config(&format!(
+        "[program:out]\ncommand = {}\nstdout_logfile = /dev/stdout\n\
+         stdout_logfile_maxbytes = 100\n\n\
+         [program:fd]\ncommand = {}\nstdout_logfile = /proc/self/fd/1\n\
+         stdout_logfile_maxbytes = 100\nstdout_logfile_backups = 2\n\n\
+         [program:err]\ncommand = {}\nstdout_logfile = /dev/stderr\n\
+         stdout_logfile_maxbytes = 1\n",
+        lines_then_sleep("out", 300),
+        lines_then_sleep("fd", 300),
+        lines_then_sleep("err", 300),
+    ));
+    let mut daemon = Daemon::start(&dir, &config);
+    // The daemon's stdout and stderr here are regular files: only the path says they
+    // must not be renamed.
+    expect_within(secs(20), "every line on the daemon's stdout", || {
+        let out = std::fs::read_to_string(&daemon.stdout).unwrap_or_default();
+        has_all_lines(&out, "out", 300) && has_all_lines(&out, "fd", 300)
+    });
+    expect_within(secs(20), "every line on the daemon's stderr", || {
+        has_all_lines(&daemon.stderr_text(), "err", 300)
+    });
+    for path in ["/dev/stdout.1", "/dev/stderr.1", "/proc/self/fd/1.1"] {
+        assert!(!Path::new(path).exists(), "{path} was created");
+    }
+    let log = std::fs::read_to_string(&daemon.log).unwrap_or_default();
+    assert!(
+        !log.contains("cannot rotate"),
+        "no rotation was tried:\n{log}"
+    );
+    assert_eq!(
+        daemon.count_log("is not a regular file"),
+        3,
+        "one notice per program at load:\n{log}"
+    );
+    assert_eq!(daemon.stop(), Some(0));
+}
+
+#[test]
+fn a_fifo_with_a_small_maxbytes_gets_every_byte_and_is_not_renamed() {
+    let dir = TestDir::new("fifo-maxbytes");
+    let fifo = dir.join("out.fifo");
+    mkfifo(&fifo);
+    let mut reader = open_reader(&fifo);
+    let config = dir.config(&format!(
+        "[program:lines]\ncommand = {}\nstdout_logfile = {{dir}}/out.fifo\n\
+         stdout_logfile_maxbytes = 100\n",
+        lines_then_sleep("line", 2000)
+    ));
+    let mut daemon = Daemon::start(&dir, &config);
+    let mut got = Vec::new();
+    let mut buffer = vec![0u8; 65536];
+    expect_within(secs(20), "every line through the FIFO", || {
+        loop {
+            match reader.read(&mut buffer) {
+                Ok(n) if n > 0 => got.extend_from_slice(&buffer[..n]),
+                _ => break,
+            }
+        }
+        has_all_lines(&String::from_utf8_lossy(&got), "line", 2000)
+    });
+    assert!(!dir.join("out.fifo.1").exists(), "the FIFO was renamed");
+    assert_eq!(daemon.stop(), Some(0));
+}

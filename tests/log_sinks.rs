@@ -40,6 +40,22 @@ fn expect_quick_status(socket: &Path) -> Vec<Entry> {
     entries
 }
 
+/// Bytes waiting in the FIFO (FIONREAD on its read end).
+fn fifo_held(reader: &File) -> usize {
+    use std::os::fd::AsRawFd;
+    let mut held: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int to the pointer we pass.
+    unsafe { libc::ioctl(reader.as_raw_fd(), libc::FIONREAD, &mut held) };
+    usize::try_from(held).unwrap_or(0)
+}
+
+fn fifo_capacity(reader: &File) -> usize {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_GETPIPE_SZ only reads the pipe's size.
+    let size = unsafe { libc::fcntl(reader.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    usize::try_from(size).unwrap_or(0)
+}
+
 fn size(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
@@ -111,8 +127,17 @@ fn stalled_fifo_reader_holds_back_only_its_child() {
     }
     assert_eq!(got, 1_000_000, "the FIFO delivered what the child wrote");
 
-    // Stalled again: SIGTERM still ends the daemon promptly, and it says what it could
-    // not deliver.
+    // Stalled again (the FIFO full once more): SIGTERM still ends the daemon promptly,
+    // and it says what it could not deliver.
+    // (A pipe is full when its pages are: less than its capacity after partial reads.)
+    let mut last = 0;
+    expect_within(secs(10), "the FIFO to fill up again", || {
+        std::thread::sleep(Duration::from_millis(200));
+        let held = fifo_held(&reader);
+        let full = held == last && held >= fifo_capacity(&reader) / 2;
+        last = held;
+        full
+    });
     expect_quick_status(&socket);
     assert_eq!(daemon.stop(), Some(0), "SIGTERM ends the daemon cleanly");
     daemon.expect_log(secs(1), "flood stdout: ");

@@ -11,7 +11,6 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use super::Supervisor;
 use crate::config::LogFile;
 use crate::lifecycle::{Event, Exit};
-use crate::output::RotatingFile;
 use crate::reconcile;
 use crate::spawn::{self, SpawnError, Stdio};
 
@@ -38,8 +37,12 @@ impl Supervisor {
             .as_deref()
             .map(spawn::resolve_user)
             .transpose()?;
-        let stdout = open_log(&config.stdout)?;
-        let stderr = open_log(&config.stderr)?;
+        let stdout = self
+            .open_log(&config.stdout)
+            .map_err(log_error(&config.stdout))?;
+        let stderr = self
+            .open_log(&config.stderr)
+            .map_err(log_error(&config.stderr))?;
         let io_err = |e: io::Error, what: &str| {
             SpawnError::from_errno(Errno::from_raw(e.raw_os_error().unwrap_or(0)), what)
         };
@@ -132,19 +135,16 @@ fn spawn_failed(error: SpawnError) -> Event {
     Event::SpawnFailed { permanent, reason }
 }
 
-fn open_log(log: &Option<LogFile>) -> Result<Option<RotatingFile>, SpawnError> {
-    let Some(log) = log else {
-        return Ok(None);
-    };
-    RotatingFile::open(&log.path, log.maxbytes, log.backups)
-        .map(Some)
-        .map_err(|e| {
-            SpawnError::Transient(format!("cannot open log file {}: {e}", log.path.display()))
-        })
+fn log_error(log: &Option<LogFile>) -> impl Fn(io::Error) -> SpawnError + '_ {
+    move |e| {
+        let shown = log.as_ref().map(|l| l.path.display().to_string());
+        let shown = shown.unwrap_or_default();
+        SpawnError::Transient(format!("cannot open log file {shown}: {e}"))
+    }
 }
 
 /// A pipe when the stream is captured, else `/dev/null`: (daemon's end, child's end).
-fn child_end(file: &Option<RotatingFile>) -> io::Result<(Option<OwnedFd>, OwnedFd)> {
+fn child_end<T>(file: &Option<T>) -> io::Result<(Option<OwnedFd>, OwnedFd)> {
     if file.is_some() {
         let (read, write) = spawn::output_pipe()?;
         Ok((Some(read), write))

@@ -86,6 +86,8 @@ pub struct Supervisor {
     pumps: Vec<Option<Pump>>,
     /// The log files pumps write to.
     sinks: Vec<Option<Sink>>,
+    /// The open sink of each log path, shared by every pump that names it.
+    sink_by_path: HashMap<std::path::PathBuf, usize>,
     /// Pumps that had more to read when their budget ran out.
     ready_pumps: VecDeque<usize>,
     buffer: Vec<u8>,
@@ -160,6 +162,7 @@ impl Supervisor {
             health_pids: HashMap::new(),
             pumps: Vec::new(),
             sinks: Vec::new(),
+            sink_by_path: HashMap::new(),
             ready_pumps: VecDeque::new(),
             buffer: vec![0; pumps::READ_CHUNK],
             base_env: spawn::base_env(),

@@ -6,6 +6,10 @@
 //! that child blocks on its full pipe and nobody else waits), and the sink is watched for
 //! writability. When it can take bytes again, the waiting pumps write what they hold, in
 //! the order they stopped, and read again. No timer is involved.
+//!
+//! Pumps that name the same path (stdout and stderr in one file, several programs in one
+//! file) share one sink: one size count, one rotation, and bytes in the order they were
+//! read. The rotation settings are those of the pump that opened it.
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -16,6 +20,7 @@ use mio::Interest;
 use nix::errno::Errno;
 
 use super::Supervisor;
+use crate::config::LogFile;
 use crate::output::{RotateError, RotatingFile};
 use crate::reactor::Source;
 
@@ -47,9 +52,17 @@ pub struct Pump {
 /// A log file and the pumps that write to it.
 pub struct Sink {
     file: RotatingFile,
+    /// Pumps writing here; the sink closes with the last.
+    users: usize,
     /// Pumps stopped because the sink pushed back, in the order they stopped. The sink is
     /// watched for writability exactly while this is not empty.
     waiting: Vec<usize>,
+}
+
+/// A log file for a spawn: already open for another pump, or opened for this one.
+pub(super) enum Log {
+    Shared(usize),
+    New(RotatingFile),
 }
 
 enum Outcome {
@@ -61,13 +74,41 @@ enum Outcome {
 }
 
 impl Supervisor {
-    /// Takes a log file opened for a spawn.
+    /// Opens a log file for a spawn, unless a sink already writes to that path.
+    pub(super) fn open_log(&self, log: &Option<LogFile>) -> io::Result<Option<Log>> {
+        let Some(log) = log else {
+            return Ok(None);
+        };
+        if let Some(&sink) = self.sink_by_path.get(&log.path) {
+            return Ok(Some(Log::Shared(sink)));
+        }
+        RotatingFile::open(&log.path, log.maxbytes, log.backups).map(|f| Some(Log::New(f)))
+    }
+
+    /// The sink a pump writes to: the one already open at that path, or a new one.
+    fn attach_sink(&mut self, log: Log) -> usize {
+        let index = match log {
+            Log::Shared(index) => index,
+            Log::New(file) => match self.sink_by_path.get(file.path()) {
+                // Its other stream of the same spawn got there first.
+                Some(&index) => index,
+                None => self.add_sink(file),
+            },
+        };
+        if let Some(sink) = self.sinks.get_mut(index).and_then(Option::as_mut) {
+            sink.users += 1;
+        }
+        index
+    }
+
     fn add_sink(&mut self, file: RotatingFile) -> usize {
+        let path = file.path().to_path_buf();
         let sink = Sink {
             file,
+            users: 0,
             waiting: Vec::new(),
         };
-        match self.sinks.iter().position(Option::is_none) {
+        let index = match self.sinks.iter().position(Option::is_none) {
             Some(i) => {
                 self.sinks[i] = Some(sink);
                 i
@@ -76,12 +117,22 @@ impl Supervisor {
                 self.sinks.push(Some(sink));
                 self.sinks.len() - 1
             }
-        }
+        };
+        self.sink_by_path.insert(path, index);
+        index
     }
 
-    /// Its pump is gone.
+    /// One of its pumps is gone; the last one closes it.
     fn release_sink(&mut self, index: usize) {
+        let Some(sink) = self.sinks.get_mut(index).and_then(Option::as_mut) else {
+            return;
+        };
+        sink.users = sink.users.saturating_sub(1);
+        if sink.users > 0 {
+            return;
+        }
         if let Some(sink) = self.sinks.get_mut(index).and_then(Option::take) {
+            self.sink_by_path.remove(sink.file.path());
             if !sink.waiting.is_empty() {
                 let _ = self
                     .reactor
@@ -91,8 +142,8 @@ impl Supervisor {
         }
     }
 
-    pub(super) fn add_pump(&mut self, pipe: OwnedFd, file: RotatingFile, label: String) {
-        let sink = self.add_sink(file);
+    pub(super) fn add_pump(&mut self, pipe: OwnedFd, log: Log, label: String) {
+        let sink = self.attach_sink(log);
         let index = match self.pumps.iter().position(Option::is_none) {
             Some(i) => i,
             None => {

@@ -82,6 +82,22 @@ impl RotatingFile {
         })
     }
 
+    /// Whether `path` still names this file (it was not removed or renamed away).
+    pub fn is_at_path(&self) -> bool {
+        match (fs::metadata(&self.path), self.file.metadata()) {
+            (Ok(at_path), Ok(ours)) => same_inode(&at_path, &ours),
+            _ => false,
+        }
+    }
+
+    /// Whether both are open on the same file.
+    pub fn same_file(&self, other: &RotatingFile) -> bool {
+        match (self.file.metadata(), other.file.metadata()) {
+            (Ok(a), Ok(b)) => same_inode(&a, &b),
+            _ => false,
+        }
+    }
+
     /// Whether this is a regular file (which never pushes back).
     pub fn is_regular(&self) -> bool {
         self.regular
@@ -228,6 +244,11 @@ impl AsRawFd for RotatingFile {
     fn as_raw_fd(&self) -> RawFd {
         self.file.as_raw_fd()
     }
+}
+
+fn same_inode(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    (a.dev(), a.ino()) == (b.dev(), b.ino())
 }
 
 /// Writes until done or the first error other than EINTR; returns what was taken.

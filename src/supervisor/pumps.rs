@@ -79,21 +79,34 @@ impl Supervisor {
         let Some(log) = log else {
             return Ok(None);
         };
-        if let Some(&sink) = self.sink_by_path.get(&log.path) {
-            return Ok(Some(Log::Shared(sink)));
+        if let Some(&index) = self.sink_by_path.get(&log.path) {
+            // Unless the file was removed or renamed away (logrotate): then a new one.
+            if self.sinks[index]
+                .as_ref()
+                .is_some_and(|s| s.file.is_at_path())
+            {
+                return Ok(Some(Log::Shared(index)));
+            }
         }
         RotatingFile::open(&log.path, log.maxbytes, log.backups).map(|f| Some(Log::New(f)))
     }
 
-    /// The sink a pump writes to: the one already open at that path, or a new one.
+    /// The sink a pump writes to: the one already open on that file, or a new one.
     fn attach_sink(&mut self, log: Log) -> usize {
         let index = match log {
             Log::Shared(index) => index,
-            Log::New(file) => match self.sink_by_path.get(file.path()) {
-                // Its other stream of the same spawn got there first.
-                Some(&index) => index,
-                None => self.add_sink(file),
-            },
+            Log::New(file) => {
+                let open = self.sink_by_path.get(file.path()).copied();
+                match open.filter(|&i| {
+                    self.sinks[i]
+                        .as_ref()
+                        .is_some_and(|s| s.file.same_file(&file))
+                }) {
+                    // Its other stream of the same spawn got there first.
+                    Some(index) => index,
+                    None => self.add_sink(file),
+                }
+            }
         };
         if let Some(sink) = self.sinks.get_mut(index).and_then(Option::as_mut) {
             sink.users += 1;
@@ -132,7 +145,10 @@ impl Supervisor {
             return;
         }
         if let Some(sink) = self.sinks.get_mut(index).and_then(Option::take) {
-            self.sink_by_path.remove(sink.file.path());
+            // The path may name a newer sink by now.
+            if self.sink_by_path.get(sink.file.path()) == Some(&index) {
+                self.sink_by_path.remove(sink.file.path());
+            }
             if !sink.waiting.is_empty() {
                 let _ = self
                     .reactor

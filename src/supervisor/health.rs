@@ -3,7 +3,7 @@
 //! check's timeout) and at most one check in flight, registered in the reactor. Nothing
 //! here blocks: the TCP connect is non-blocking, the script is a child reaped like any.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 
 use log::{debug, warn};
@@ -207,7 +207,12 @@ impl Supervisor {
                     self.check_done(index, outcome);
                 }
             }
-            Some(Probe::Script { script, stderr }) => drain_stderr(script, stderr),
+            Some(Probe::Script { script, stderr }) => {
+                let more = drain_stderr(&script.stderr, stderr);
+                if more {
+                    self.again(Source::Health(index));
+                }
+            }
             None => {}
         }
     }
@@ -232,7 +237,9 @@ impl Supervisor {
         if let Some(timer) = run.timer.take() {
             self.reactor.disarm(timer);
         }
-        drain_stderr(&script, &mut stderr);
+        // One last bounded turn: whatever is left is beyond what is kept, or written by
+        // a descendant of the script.
+        drain_stderr(&script.stderr, &mut stderr);
         let _ = self
             .reactor
             .registry()
@@ -271,18 +278,53 @@ impl Supervisor {
     }
 }
 
+/// Reads per readiness turn from a check script's stderr.
+const STDERR_READS_PER_TURN: usize = 8;
+
 /// Reads what the script wrote to stderr so far, keeping at most `STDERR_KEEP` bytes.
-fn drain_stderr(script: &Script, kept: &mut Vec<u8>) {
+/// Returns whether the turn's budget ran out with more perhaps waiting.
+fn drain_stderr(pipe: &impl AsFd, kept: &mut Vec<u8>) -> bool {
     let mut buffer = [0u8; 4096];
-    loop {
-        match nix::unistd::read(&script.stderr, &mut buffer) {
-            Ok(0) | Err(Errno::EAGAIN) => return,
+    for _ in 0..STDERR_READS_PER_TURN {
+        match nix::unistd::read(pipe, &mut buffer) {
+            Ok(0) | Err(Errno::EAGAIN) => return false,
             Ok(n) => {
                 let room = health::STDERR_KEEP.saturating_sub(kept.len());
                 kept.extend_from_slice(&buffer[..n.min(room)]);
             }
             Err(Errno::EINTR) => {}
-            Err(_) => return,
+            Err(_) => return false,
         }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_is_drained_a_bounded_amount_per_turn() -> nix::Result<()> {
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK)?;
+        // More than one turn reads: the pipe holds 64 KiB.
+        let chunk = [b'e'; 4096];
+        let mut written = 0;
+        while let Ok(n) = nix::unistd::write(&write, &chunk) {
+            written += n;
+        }
+        assert!(written > STDERR_READS_PER_TURN * 4096, "wrote {written}");
+        let mut kept = Vec::new();
+        assert!(drain_stderr(&read, &mut kept), "budget ran out");
+        assert!(kept.len() <= health::STDERR_KEEP);
+        let mut turns = 1;
+        while drain_stderr(&read, &mut kept) {
+            turns += 1;
+        }
+        let full_turns = written.div_ceil(STDERR_READS_PER_TURN * 4096);
+        assert!(
+            (full_turns..=full_turns + 1).contains(&turns),
+            "{turns} turns for {written} bytes"
+        );
+        Ok(())
     }
 }

@@ -192,22 +192,11 @@ impl Supervisor {
     pub(super) fn pump(&mut self, index: usize) {
         match self.pump_turn(index, READS_PER_TURN) {
             Outcome::MoreToRead => {
-                if !self.ready_pumps.contains(&index) {
-                    self.ready_pumps.push_back(index);
-                }
+                self.again(Source::Output(index));
             }
             Outcome::Drained => {}
             Outcome::Blocked => self.pause_pump(index),
             Outcome::Closed => self.close_pump(index),
-        }
-    }
-
-    /// One turn for each pump that still had data, in order.
-    pub(super) fn pump_ready(&mut self) {
-        for _ in 0..self.ready_pumps.len() {
-            if let Some(index) = self.ready_pumps.pop_front() {
-                self.pump(index);
-            }
         }
     }
 
@@ -279,7 +268,7 @@ impl Supervisor {
         let _ = registry.deregister(&mut SourceFd(&pump.pipe.as_raw_fd()));
         pump.paused = true;
         sink.waiting.push(index);
-        self.ready_pumps.retain(|&i| i != index);
+        self.again.retain(|&s| s != Source::Output(index));
         if sink.waiting.len() > 1 {
             return;
         }
@@ -360,9 +349,7 @@ impl Supervisor {
             );
             return self.close_pump(index);
         }
-        if !self.ready_pumps.contains(&index) {
-            self.ready_pumps.push_back(index);
-        }
+        self.again(Source::Output(index));
     }
 
     /// Out of the sink's queue, without registering again (at exit).
@@ -398,7 +385,7 @@ impl Supervisor {
                 pump.label, pump.lost
             );
         }
-        self.ready_pumps.retain(|&i| i != index);
+        self.again.retain(|&s| s != Source::Output(index));
         if let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) {
             let watched = !sink.waiting.is_empty();
             sink.waiting.retain(|&i| i != index);

@@ -164,9 +164,13 @@ impl RotatingFile {
                 rotate_error = Some(e);
             }
         }
-        self.file.write_all(record)?;
-        self.size += record.len() as u64;
-        Ok(rotate_error)
+        let (n, error) = write_counted(&mut self.file, record);
+        // What went in counts toward the next rotation, even if the rest did not.
+        self.size += n as u64;
+        match error {
+            Some(e) => Err(e),
+            None => Ok(rotate_error),
+        }
     }
 
     /// `path.(N-1)` → `path.N` … `path` → `path.1`, then a fresh `path`. On failure the
@@ -479,6 +483,61 @@ mod tests {
         })?;
         assert_eq!(got, b"aaaabbbbccdddddd\n");
         assert!(!backup_path(&path, 1).exists(), "the FIFO was not renamed");
+        Ok(())
+    }
+
+    /// Takes `room` bytes in pieces of 3, then fails.
+    struct Cramped {
+        room: usize,
+        got: Vec<u8>,
+    }
+
+    impl Write for Cramped {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::ErrorKind::StorageFull.into());
+            }
+            let n = buf.len().min(3).min(self.room);
+            self.room -= n;
+            self.got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_partial_write_counts_what_went_in() {
+        let mut out = Cramped {
+            room: 7,
+            got: Vec::new(),
+        };
+        let (n, error) = write_counted(&mut out, b"0123456789");
+        assert_eq!(n, 7);
+        assert_eq!(out.got, b"0123456");
+        assert_eq!(error.map(|e| e.kind()), Some(io::ErrorKind::StorageFull));
+    }
+
+    #[test]
+    fn a_full_pipe_takes_part_and_says_how_much() -> io::Result<()> {
+        let dir = TempDir::new("partial")?;
+        let path = dir.0.join("small.fifo");
+        nix::unistd::mkfifo(&path, nix::sys::stat::Mode::from_bits_truncate(0o600))?;
+        let _reader = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)?;
+        let mut f = RotatingFile::open(&path, 0, 0)?;
+        // SAFETY: F_SETPIPE_SZ on our own fd; it only resizes the pipe.
+        let capacity = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+        assert!(capacity >= 4096, "F_SETPIPE_SZ: {capacity}");
+        let written = f.write_stream(&vec![b'x'; 100_000]);
+        assert_eq!(written.bytes, capacity as usize);
+        assert_eq!(
+            written.error.map(|e| e.kind()),
+            Some(io::ErrorKind::WouldBlock)
+        );
         Ok(())
     }
 

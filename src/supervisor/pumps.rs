@@ -21,7 +21,7 @@ use nix::errno::Errno;
 
 use super::Supervisor;
 use crate::config::LogFile;
-use crate::output::{RotateError, RotatingFile};
+use crate::output::{RotateError, RotatingFile, Written};
 use crate::reactor::Source;
 
 /// Bytes moved per read from a child's pipe (a pipe holds 64 KiB unless resized).
@@ -398,31 +398,22 @@ impl Supervisor {
 }
 
 impl Pump {
-    /// Writes to the sink; returns how many bytes it took. Bytes refused for a reason
-    /// other than pushback are counted as lost (and reported once).
+    /// Writes to the sink; returns how many bytes it is done with. Bytes refused for a
+    /// reason other than pushback are counted as lost (and reported once).
     fn write(&mut self, file: &mut RotatingFile, data: &[u8]) -> usize {
         if data.is_empty() {
             return 0;
         }
         let written = file.write_stream(data);
+        let (done, lost) = settle(data.len(), &written);
         self.report_rotation(written.rotate_error);
         match written.error {
-            None => {
-                self.recovered(file);
-                written.bytes
-            }
-            Some(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                if written.bytes > 0 {
-                    self.recovered(file);
-                }
-                written.bytes
-            }
-            Some(e) => {
-                self.failed(file, &e.to_string());
-                self.lost += data.len() as u64;
-                data.len()
-            }
+            Some(e) if e.kind() != io::ErrorKind::WouldBlock => self.failed(file, &e.to_string()),
+            _ if written.bytes > 0 => self.recovered(file),
+            _ => {}
         }
+        self.lost += lost;
+        done
     }
 
     fn report_rotation(&self, rotate_error: Option<RotateError>) {
@@ -458,5 +449,41 @@ impl Pump {
             );
             self.failing = true;
         }
+    }
+}
+
+/// Of `len` bytes handed to a sink: how many it is done with, and how many of those were
+/// lost. What it wrote is done; after an error the rest is done too, and lost; after
+/// pushback the rest waits.
+fn settle(len: usize, written: &Written) -> (usize, u64) {
+    match &written.error {
+        None => (len, 0),
+        Some(e) if e.kind() == io::ErrorKind::WouldBlock => (written.bytes, 0),
+        Some(_) => (len, (len - written.bytes.min(len)) as u64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(bytes: usize, error: Option<io::ErrorKind>) -> Written {
+        Written {
+            bytes,
+            error: error.map(io::Error::from),
+            rotate_error: None,
+        }
+    }
+
+    #[test]
+    fn only_what_was_not_written_is_lost() {
+        assert_eq!(settle(10, &written(10, None)), (10, 0));
+        // A partial write, then an error (disk full): the 4 written bytes are not lost.
+        let full = Some(io::ErrorKind::StorageFull);
+        assert_eq!(settle(10, &written(4, full)), (10, 6));
+        assert_eq!(settle(10, &written(0, full)), (10, 10));
+        // Pushback: nothing is lost, the rest waits for the sink.
+        let would_block = Some(io::ErrorKind::WouldBlock);
+        assert_eq!(settle(10, &written(4, would_block)), (4, 0));
     }
 }

@@ -16,6 +16,8 @@ pub enum Source {
     Listener,
     /// A child's stdout or stderr pipe (index into the pumps).
     Output(usize),
+    /// A log file that pushed back, watched until it can take bytes (index into the sinks).
+    Sink(usize),
     /// An RPC connection (index into the connections).
     Client(usize),
     /// A health check's socket or pipe (index of the instance).
@@ -31,6 +33,7 @@ impl Source {
             Source::Signals => (0, 0),
             Source::Listener => (0, 1),
             Source::Output(i) => (i, 2),
+            Source::Sink(i) => (i, 3),
             Source::Client(i) => (i, 4),
             Source::Health(i) => (i, 5),
         };
@@ -43,6 +46,7 @@ impl Source {
             0 => Source::Signals,
             1 => Source::Listener,
             2 => Source::Output(index),
+            3 => Source::Sink(index),
             4 => Source::Client(index),
             5 => Source::Health(index),
             _ => return None,
@@ -126,6 +130,7 @@ mod tests {
             Source::Listener,
             Source::Output(0),
             Source::Output(12345),
+            Source::Sink(77),
             Source::Client(1 << 20),
             Source::Health(3),
         ] {

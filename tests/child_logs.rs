@@ -217,3 +217,45 @@ fn output_written_while_stopping_is_captured() {
         want.len()
     );
 }
+
+/// The lines of `text` that start with `tag-`, as numbers, in file order.
+fn numbers_tagged(text: &str, tag: &str) -> Vec<u32> {
+    let prefix = format!("{tag}-");
+    text.lines()
+        .filter_map(|l| l.strip_prefix(&prefix)?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn writers_sharing_a_path_share_one_rotation() {
+    let dir = TestDir::new("shared-path");
+    // stdout and stderr of one program, and a second program, all in one file.
+    let config = dir.config(
+        "[program:both]\ncommand = sh -c 'i=0; while [ $i -lt 2000 ]; do echo out-$i; \
+         echo err-$i >&2; i=$((i+1)); done; exec sleep 1000'\n\
+         stdout_logfile = {dir}/all.log\nstderr_logfile = {dir}/all.log\n\
+         stdout_logfile_maxbytes = 5000\nstdout_logfile_backups = 50\n\
+         stderr_logfile_maxbytes = 5000\nstderr_logfile_backups = 50\n\n\
+         [program:other]\ncommand = sh -c 'i=0; while [ $i -lt 2000 ]; do echo oth-$i; \
+         i=$((i+1)); done; exec sleep 1000'\n\
+         stdout_logfile = {dir}/all.log\n\
+         stdout_logfile_maxbytes = 5000\nstdout_logfile_backups = 50\n",
+    );
+    let _daemon = Daemon::start(&dir, &config);
+    let line_bytes =
+        |tag: &str| -> u64 { (0..2000).map(|i| format!("{tag}-{i}\n").len() as u64).sum() };
+    let want = line_bytes("out") + line_bytes("err") + line_bytes("oth");
+
+    let sizes = wait_for_total(&dir, "all.log", want);
+    // One size count: every backup holds exactly maxbytes, the live file the rest.
+    let backups = &sizes[1..];
+    assert_eq!(backups.len() as u64, want / 5000, "sizes {sizes:?}");
+    assert!(backups.iter().all(|&s| s == 5000), "sizes {sizes:?}");
+    assert_eq!(sizes[0], want % 5000, "sizes {sizes:?}");
+    // One rotation: oldest backup first, every stream's lines whole and in order.
+    let text = String::from_utf8_lossy(&joined(&dir, "all.log")).into_owned();
+    let all: Vec<u32> = (0..2000).collect();
+    for tag in ["out", "err", "oth"] {
+        assert_eq!(numbers_tagged(&text, tag), all, "{tag} lines in order");
+    }
+}

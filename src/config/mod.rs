@@ -174,6 +174,15 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     if let Some(section) = ini.sections.iter().find(|s| s.name == "supervice") {
         global = parse_global(&Ctx::new(section, &ini.defaults, ""))?;
         warn_unknown_keys(section, SUPERVICE_KEYS, &mut warnings);
+        if let Some(logfile) = global.logfile.as_ref().filter(|_| global.log_maxbytes > 0) {
+            if crate::output::is_special(logfile) {
+                warnings.push(format!(
+                    "[supervice] logfile={} is not a regular file; log_maxbytes is ignored \
+                     (only regular files are rotated)",
+                    logfile.display()
+                ));
+            }
+        }
     }
     let mut programs = Vec::new();
     let mut program_lines = Vec::new();

@@ -358,6 +358,17 @@ pub fn parse(
 
     let stdout = log_file(ctx, "stdout_logfile", out_max, out_backups)?;
     let stderr = log_file(ctx, "stderr_logfile", err_max, err_backups)?;
+    for (key, log) in [("stdout_logfile", &stdout), ("stderr_logfile", &stderr)] {
+        if let Some(log) = log.as_ref().filter(|l| l.maxbytes > 0) {
+            if crate::output::is_special(&log.path) {
+                warnings.push(format!(
+                    "Program '{name}': {key}={} is not a regular file; {key}_maxbytes is \
+                     ignored (only regular files are rotated)",
+                    log.path.display()
+                ));
+            }
+        }
+    }
 
     let env_files = ctx.list("env_file");
     for path in &env_files {
@@ -474,6 +485,18 @@ fn log_file(
     let Some(path) = ctx.string(key).filter(|p| !p.is_empty()) else {
         return Ok(None);
     };
+    // A device, FIFO or /dev/stdout is written where it is: only it must be writable
+    // (its directory, /dev or /proc/self/fd, need not be).
+    if crate::output::is_special(Path::new(&path)) && Path::new(&path).exists() {
+        if !writable(Path::new(&path)) {
+            return Err(ctx.error(key, format!("log file '{path}' is not writable")));
+        }
+        return Ok(Some(LogFile {
+            path: PathBuf::from(path),
+            maxbytes,
+            backups: to_u32(backups),
+        }));
+    }
     // Checked on the template, so a %(process_num)s in the directory part fails here.
     let dir = super::parent_dir(Path::new(&path));
     if !dir.is_dir() {

@@ -7,10 +7,17 @@ use std::io::{self, Read, Write};
 
 use super::{decode, frame, FrameError, FrameReader, ProtocolError, Request};
 
+/// Reads per readiness turn, so one client that keeps sending cannot hold the loop; the
+/// rest waits for the next turn (`Progress::MoreToRead`).
+pub const READS_PER_TURN: usize = 64;
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Progress {
     /// Nothing more can happen until the fd is ready again.
     Pending,
+    /// The turn's read budget ran out with bytes perhaps still waiting: call
+    /// `on_readable` again on a later loop turn (readiness will not be reported again).
+    MoreToRead,
     /// A whole request arrived (or a protocol error to answer). Later bytes are ignored.
     Request(Result<Request, ProtocolError>),
     /// The reply is fully written; close.
@@ -66,7 +73,7 @@ impl<S: Read + Write> Conn<S> {
             // fd does not stay readable for nothing.
             return self.discard(scratch);
         }
-        loop {
+        for _ in 0..READS_PER_TURN {
             let n = match self.stream.read(scratch) {
                 Ok(0) => return Progress::Closed,
                 Ok(n) => n,
@@ -86,18 +93,20 @@ impl<S: Read + Write> Conn<S> {
                 Ok((_, None)) => {}
             }
         }
+        Progress::MoreToRead
     }
 
     /// Reads and drops what a client sends after its request. EOF is fine: a client may
     /// shut down its write side and still read the reply.
     fn discard(&mut self, scratch: &mut [u8]) -> Progress {
-        loop {
+        for _ in 0..READS_PER_TURN {
             match self.stream.read(scratch) {
                 Ok(n) if n > 0 => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 _ => return Progress::Pending,
             }
         }
+        Progress::MoreToRead
     }
 
     /// Queues the reply body and writes as much as the socket takes.

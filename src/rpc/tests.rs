@@ -357,3 +357,90 @@ fn a_status_of_the_most_instances_fits_the_reply_limit() {
     let widest = STATUS_ENVELOPE + 100_000 * status_entry_bound(&name);
     assert!(widest <= MAX_REPLY / 2, "{widest} > {}", MAX_REPLY / 2);
 }
+
+/// A client that sends its request, then bytes for ever (as far as `left` goes).
+struct Flood {
+    request: Vec<u8>,
+    left: usize,
+    reads: usize,
+}
+
+impl Read for Flood {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reads += 1;
+        if !self.request.is_empty() {
+            let n = self.request.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.request[..n]);
+            self.request.drain(..n);
+            return Ok(n);
+        }
+        if self.left == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.left -= 1;
+        buf.fill(b'x');
+        Ok(buf.len())
+    }
+}
+
+impl Write for Flood {
+    fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_client_flooding_after_its_request_is_read_a_bounded_amount_per_turn() {
+    use super::conn::READS_PER_TURN;
+    let mut conn = Conn::new(Flood {
+        request: frame(br#"{"command": "status"}"#),
+        left: 10 * READS_PER_TURN,
+        reads: 0,
+    });
+    let mut scratch = [0u8; 4096];
+    assert_eq!(
+        conn.on_readable(&mut scratch),
+        Progress::Request(Ok(Request::Status))
+    );
+    conn.stream_mut().reads = 0;
+    assert_eq!(conn.on_readable(&mut scratch), Progress::MoreToRead);
+    assert_eq!(conn.stream().reads, READS_PER_TURN, "one turn's budget");
+    // Later turns take the rest, and then there is nothing more to do.
+    let mut turns = 1;
+    while conn.on_readable(&mut scratch) == Progress::MoreToRead {
+        turns += 1;
+        assert!(turns <= 11, "the flood ends");
+    }
+    assert_eq!(conn.stream().left, 0);
+}
+
+#[test]
+fn a_request_arriving_in_many_pieces_is_read_a_bounded_amount_per_turn() {
+    use super::conn::READS_PER_TURN;
+    // A large frame that is all there at once, read 16 bytes at a time.
+    let body = format!(
+        r#"{{"command": "status", "pad": "{}"}}"#,
+        "x".repeat(20_000)
+    );
+    let mut conn = Conn::new(Flood {
+        request: frame(body.as_bytes()),
+        left: 0,
+        reads: 0,
+    });
+    let mut scratch = [0u8; 16];
+    assert_eq!(conn.on_readable(&mut scratch), Progress::MoreToRead);
+    assert_eq!(conn.stream().reads, READS_PER_TURN, "one turn's budget");
+    let mut turns = 1;
+    let progress = loop {
+        turns += 1;
+        match conn.on_readable(&mut scratch) {
+            Progress::MoreToRead => {}
+            other => break other,
+        }
+        assert!(turns < 10_000, "the request arrives");
+    };
+    assert!(matches!(progress, Progress::Request(_)), "{progress:?}");
+}

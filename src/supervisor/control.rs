@@ -177,6 +177,7 @@ impl Supervisor {
     fn client_progress(&mut self, index: usize, progress: Progress) {
         match progress {
             Progress::Pending => {}
+            Progress::MoreToRead => self.again(Source::Client(index)),
             Progress::Sent => self.close_client(index),
             Progress::Closed => {
                 debug!("client {index} went away before its reply");

@@ -6,7 +6,7 @@
 //! blocks), whose addresses are then tried in turn within the check's timeout.
 
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::time::Duration;
 
 use log::{debug, warn};
@@ -243,8 +243,19 @@ impl Supervisor {
                     self.connect_next(index, rest);
                 }
             }
-            Some(Probe::Script { script, stderr }) => drain_output(script, stderr),
-            Some(Probe::Resolve { child, answer }) => drain_output(child, answer),
+            Some(Probe::Script {
+                script: child,
+                stderr: output,
+            })
+            | Some(Probe::Resolve {
+                child,
+                answer: output,
+            }) => {
+                let more = drain_stderr(&child.output, output);
+                if more {
+                    self.again(Source::Health(index));
+                }
+            }
             None => {}
         }
     }
@@ -325,7 +336,9 @@ impl Supervisor {
             Probe::Resolve { child, answer } => (child, answer, true),
             Probe::Tcp { .. } => return,
         };
-        drain_output(&child, &mut output);
+        // One last bounded turn: whatever is left is beyond what is kept, or written by
+        // a descendant of the script.
+        drain_stderr(&child.output, &mut output);
         let _ = self
             .reactor
             .registry()
@@ -369,18 +382,53 @@ impl Supervisor {
     }
 }
 
-/// Reads what a check child wrote so far, keeping at most `STDERR_KEEP` bytes.
-fn drain_output(script: &Script, kept: &mut Vec<u8>) {
+/// Reads per readiness turn from a check script's stderr.
+const STDERR_READS_PER_TURN: usize = 8;
+
+/// Reads what the script wrote to stderr so far, keeping at most `STDERR_KEEP` bytes.
+/// Returns whether the turn's budget ran out with more perhaps waiting.
+fn drain_stderr(pipe: &impl AsFd, kept: &mut Vec<u8>) -> bool {
     let mut buffer = [0u8; 4096];
-    loop {
-        match nix::unistd::read(&script.output, &mut buffer) {
-            Ok(0) | Err(Errno::EAGAIN) => return,
+    for _ in 0..STDERR_READS_PER_TURN {
+        match nix::unistd::read(pipe, &mut buffer) {
+            Ok(0) | Err(Errno::EAGAIN) => return false,
             Ok(n) => {
                 let room = health::STDERR_KEEP.saturating_sub(kept.len());
                 kept.extend_from_slice(&buffer[..n.min(room)]);
             }
             Err(Errno::EINTR) => {}
-            Err(_) => return,
+            Err(_) => return false,
         }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_is_drained_a_bounded_amount_per_turn() -> nix::Result<()> {
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_NONBLOCK)?;
+        // More than one turn reads: the pipe holds 64 KiB.
+        let chunk = [b'e'; 4096];
+        let mut written = 0;
+        while let Ok(n) = nix::unistd::write(&write, &chunk) {
+            written += n;
+        }
+        assert!(written > STDERR_READS_PER_TURN * 4096, "wrote {written}");
+        let mut kept = Vec::new();
+        assert!(drain_stderr(&read, &mut kept), "budget ran out");
+        assert!(kept.len() <= health::STDERR_KEEP);
+        let mut turns = 1;
+        while drain_stderr(&read, &mut kept) {
+            turns += 1;
+        }
+        let full_turns = written.div_ceil(STDERR_READS_PER_TURN * 4096);
+        assert!(
+            (full_turns..=full_turns + 1).contains(&turns),
+            "{turns} turns for {written} bytes"
+        );
+        Ok(())
     }
 }

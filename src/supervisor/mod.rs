@@ -8,6 +8,7 @@ mod crash;
 mod health;
 mod lingering;
 mod ops;
+mod pumps;
 mod reload;
 mod shutdown;
 mod signals;
@@ -29,8 +30,8 @@ use crate::reactor::{Reactor, Source};
 use crate::reconcile::{self, StateFile};
 use crate::spawn::{self, BaseEnv};
 use crate::timer::TimerId;
-use children::Pump;
 use control::Client;
+use pumps::{Pump, Sink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TimerKey {
@@ -86,8 +87,14 @@ pub struct Supervisor {
     /// Health check scripts, by pid: the instance, or usize::MAX once abandoned.
     health_pids: HashMap<i32, usize>,
     pumps: Vec<Option<Pump>>,
-    /// Pumps that had more to read when their budget ran out.
-    ready_pumps: VecDeque<usize>,
+    /// The log files pumps write to.
+    sinks: Vec<Option<Sink>>,
+    /// The open sink of each log path, shared by every pump that names it.
+    sink_by_path: HashMap<std::path::PathBuf, usize>,
+    /// Sources whose per-turn budget ran out with work left (a pump with more to read, a
+    /// client still sending): each gets another turn after the next poll, which then
+    /// only collects what is ready instead of sleeping.
+    again: VecDeque<Source>,
     buffer: Vec<u8>,
     base_env: BaseEnv,
     shutdown: Shutdown,
@@ -166,8 +173,10 @@ impl Supervisor {
             by_pid: HashMap::new(),
             health_pids: HashMap::new(),
             pumps: Vec::new(),
-            ready_pumps: VecDeque::new(),
-            buffer: vec![0; children::READ_CHUNK],
+            sinks: Vec::new(),
+            sink_by_path: HashMap::new(),
+            again: VecDeque::new(),
+            buffer: vec![0; pumps::READ_CHUNK],
             base_env: spawn::base_env(),
             shutdown: Shutdown::Running,
             shutdown_recheck: false,
@@ -289,14 +298,14 @@ impl Supervisor {
     fn event_loop(&mut self) -> Result<(), String> {
         let mut events = Events::with_capacity(256);
         while self.shutdown != Shutdown::Done {
-            let busy = !self.ready_pumps.is_empty();
+            let busy = !self.again.is_empty();
             self.reactor
                 .wait(&mut events, busy)
                 .map_err(|e| format!("poll: {e}"))?;
             for event in events.iter() {
                 self.dispatch(event);
             }
-            self.pump_ready();
+            self.run_again();
             while let Some(key) = self.reactor.expired() {
                 self.on_timer(key);
             }
@@ -310,6 +319,7 @@ impl Supervisor {
         match Source::from_token(event.token()) {
             Some(Source::Signals) => self.on_signals(),
             Some(Source::Output(index)) => self.pump(index),
+            Some(Source::Sink(index)) => self.sink_ready(index),
             Some(Source::Listener) => self.accept_clients(),
             Some(Source::Client(index)) => {
                 let readable = event.is_readable() || event.is_read_closed();
@@ -318,6 +328,26 @@ impl Supervisor {
             }
             Some(Source::Health(index)) => self.health_ready(index),
             None => {}
+        }
+    }
+
+    /// Gives `source` another turn after the next poll.
+    fn again(&mut self, source: Source) {
+        if !self.again.contains(&source) {
+            self.again.push_back(source);
+        }
+    }
+
+    /// One more turn for each source whose budget ran out, in order. A source closed
+    /// meanwhile (or its index reused) just finds nothing to read.
+    fn run_again(&mut self) {
+        for _ in 0..self.again.len() {
+            match self.again.pop_front() {
+                Some(Source::Output(index)) => self.pump(index),
+                Some(Source::Client(index)) => self.client_ready(index, true, false),
+                Some(Source::Health(index)) => self.health_ready(index),
+                Some(_) | None => {}
+            }
         }
     }
 

@@ -408,3 +408,35 @@ fn instance_names_that_would_overflow_status_are_refused() {
     let text = format!("[program:{name}]\ncommand = /bin/true\nnumprocs = 50000\n");
     assert_eq!(ok(&text).programs[0].numprocs, 50_000);
 }
+
+#[test]
+fn maxbytes_of_a_special_log_file_is_ignored_with_one_notice() {
+    let config = ok(&web(
+        "stdout_logfile = /dev/stdout\nstderr_logfile = /proc/self/fd/2\n\
+         stderr_logfile_maxbytes = 0",
+    ));
+    assert_eq!(
+        config.warnings,
+        vec![
+            "Program 'web': stdout_logfile=/dev/stdout is not a regular file; \
+             stdout_logfile_maxbytes is ignored (only regular files are rotated)"
+                .to_string()
+        ]
+    );
+    let web = only_program(&config);
+    assert_eq!(
+        web.stdout.as_ref().map(|l| l.path.clone()),
+        Some(PathBuf::from("/dev/stdout"))
+    );
+    let tmp = TempDir::new("special-log");
+    let config = ok(&format!(
+        "[supervice]\nlogfile = /dev/stderr\nsocket = {}\n",
+        tmp.p("s.sock")
+    ));
+    assert_eq!(
+        warnings_with(&config, "log_maxbytes is ignored").len(),
+        1,
+        "{:?}",
+        config.warnings
+    );
+}

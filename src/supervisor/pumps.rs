@@ -302,7 +302,14 @@ impl Supervisor {
                 let _ = registry.deregister(&mut SourceFd(&sink.file.as_raw_fd()));
             }
             if let Err(e) = sink.file.reopen() {
-                error!("cannot reopen {}: {e}", sink.file.path().display());
+                // Named after the first stream writing there (a shared file has several).
+                let label = self
+                    .pumps
+                    .iter()
+                    .flatten()
+                    .find(|p| p.sink == index)
+                    .map_or("log", |p| p.label.as_str());
+                error!("{label}: cannot reopen {}: {e}", sink.file.path().display());
             }
             if watched {
                 let token = Source::Sink(index).token();

@@ -314,7 +314,11 @@ fn a_child_that_closes_its_output_costs_no_cpu_and_stays_running() {
     let entry = entry_of(&dir.socket(), "closer");
     assert_eq!((entry.state.as_str(), entry.pid), ("RUNNING", pid));
     // Both pipes reached EOF and were closed: the daemon holds nothing for this child.
-    let back = wait_for(secs(2), || steady_fds(&daemon) == fds);
+    // (The first sample may hold a control connection still closing: compare by what is
+    // new, not by equality.)
+    let back = wait_for(secs(2), || {
+        steady_fds(&daemon).iter().all(|fd| fds.contains(fd))
+    });
     assert!(back, "fds before: {fds:?}, now: {:?}", steady_fds(&daemon));
 }
 

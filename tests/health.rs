@@ -850,16 +850,6 @@ fn unresolvable_host_fails_the_check_and_status_stays_responsive() {
 /// own file is never touched.
 #[test]
 fn host_names_are_resolved_again_at_each_check() {
-    let test = "host_names_are_resolved_again_at_each_check";
-    if !require_root(test) {
-        return;
-    }
-    let Some(unshare) = ["/usr/bin/unshare", "/bin/unshare"]
-        .into_iter()
-        .find(|p| Path::new(p).is_file())
-    else {
-        return skip_or_fail(test, "unshare (util-linux) not found");
-    };
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("local addr").port();
     let dir = TestDir::new("hc-reresolve");
@@ -873,17 +863,10 @@ fn host_names_are_resolved_again_at_each_check() {
              healthcheck_port = {port}\nhealthcheck_retries = 1\n"
         ),
     ));
-    let script = format!(
-        "mount --bind {} /etc/hosts && exec {SUPERVICE} -c {} -n",
-        hosts.display(),
-        config.display()
-    );
-    let daemon = Daemon::spawn_program(
-        &dir,
-        Path::new(unshare),
-        &["--mount", "--propagation", "private", "sh", "-c", &script],
-    );
-    expect_answering(&dir, secs(10));
+    let test = "host_names_are_resolved_again_at_each_check";
+    let Some(daemon) = start_with_file_over(test, &dir, &config, &hosts, "/etc/hosts") else {
+        return;
+    };
     expect_healthy(&dir, &daemon, "hc", true, secs(10));
 
     // The name moves to an address nobody listens on (the same inode, written in place).

@@ -326,22 +326,13 @@ fn children_start_with_default_signal_handling() {
 }
 
 /// Users are looked up when the configuration is loaded (at start and reload, as
-/// supervisord does), never at a spawn: a user removed from the user database after the
-/// load still spawns, with the uid and gid it had then. The daemon runs in a private
-/// mount namespace where a copy of /etc/passwd is bind-mounted over the real one, so the
-/// machine's own user database is never touched.
+/// supervisord does), never at a spawn: a user whose entry changes after the load still
+/// spawns with the uid and gid it had then, and a user deleted from /etc/passwd fails its
+/// next spawn with a clear error instead of running under the old uid. The daemon runs in
+/// a private mount namespace where a copy of /etc/passwd is bind-mounted over the real
+/// one, so the machine's own user database is never touched.
 #[test]
 fn user_is_looked_up_at_load_not_at_spawn() {
-    let test = "user_is_looked_up_at_load_not_at_spawn";
-    if !require_root(test) {
-        return;
-    }
-    let Some(unshare) = ["/usr/bin/unshare", "/bin/unshare"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).is_file())
-    else {
-        return skip_or_fail(test, "unshare (util-linux) not found");
-    };
     let dir = TestDir::new("user-cached");
     let original = fs::read_to_string("/etc/passwd").expect("read /etc/passwd");
     let with_user = format!("{original}svc-cached:x:4242:4243::/nonexistent:/bin/false\n");
@@ -351,19 +342,10 @@ fn user_is_looked_up_at_load_not_at_spawn() {
         "[program:c]\ncommand = sleep 1000\nuser = svc-cached\nautostart = false\n\
          startsecs = 0\n",
     );
-    let script = format!(
-        "mount --bind {} /etc/passwd && exec {SUPERVICE} -c {} -n",
-        passwd.display(),
-        config.display()
-    );
-    let daemon = Daemon::spawn_program(
-        &dir,
-        std::path::Path::new(unshare),
-        &["--mount", "--propagation", "private", "sh", "-c", &script],
-    );
-    expect_within(secs(10), "the daemon to start", || {
-        daemon.log_text().contains("RPC Server listening on")
-    });
+    let test = "user_is_looked_up_at_load_not_at_spawn";
+    let Some(daemon) = start_with_file_over(test, &dir, &config, &passwd, "/etc/passwd") else {
+        return;
+    };
     // The user's entry changes under the daemon (the same inode, written in place): a
     // spawn uses what was looked up at load, so no lookup happens at spawn.
     let changed = format!("{original}svc-cached:x:5555:5556::/nonexistent:/bin/false\n");

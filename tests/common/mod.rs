@@ -663,3 +663,41 @@ pub fn fd_targets(pid: i32) -> Vec<String> {
     targets.sort();
     targets
 }
+
+/// Starts `supervice -c CONFIG -n` in a private mount namespace where `copy` is
+/// bind-mounted over `target` (`/etc/passwd`, `/etc/hosts`), so a test can change what the
+/// daemon sees there, by writing `copy` in place, without touching the machine's file.
+/// Waits until the daemon listens. Needs root and unshare(1): `None` when the test is
+/// skipped (a failure in CI).
+pub fn start_with_file_over(
+    test: &str,
+    dir: &TestDir,
+    config: &Path,
+    copy: &Path,
+    target: &str,
+) -> Option<Daemon> {
+    if !require_root(test) {
+        return None;
+    }
+    let Some(unshare) = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+    else {
+        skip_or_fail(test, "unshare (util-linux) not found");
+        return None;
+    };
+    let script = format!(
+        "mount --bind {} {target} && exec {SUPERVICE} -c {} -n",
+        copy.display(),
+        config.display()
+    );
+    let daemon = Daemon::spawn_program(
+        dir,
+        Path::new(unshare),
+        &["--mount", "--propagation", "private", "sh", "-c", &script],
+    );
+    expect_within(secs(10), "the daemon to start", || {
+        daemon.log_text().contains("RPC Server listening on")
+    });
+    Some(daemon)
+}

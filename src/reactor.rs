@@ -9,49 +9,92 @@ use mio::{Events, Poll, Registry, Token};
 
 use crate::timer::{TimerId, Wheel};
 
-/// What an fd event is about. Encoded in the `mio::Token` as `index << 3 | kind`.
+/// A front-end's number, given when the loop registers it (at most `MAX_FRONTENDS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrontId(pub u8);
+
+/// At most this many front-ends (protocols) share the loop.
+pub const MAX_FRONTENDS: usize = 16;
+
+/// What a front-end's fd or timer is about: its listening socket or one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Listener,
+    Conn(usize),
+}
+
+/// Who an fd event is for. The owners never see each other's sources: the loop routes
+/// `Signals` to itself, the core's three kinds to the core and `Front` to the front-end
+/// with that id, which alone knows what its endpoint numbers mean.
+///
+/// Encoded in the `mio::Token` as `index << 7 | front << 3 | kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Signals,
-    Listener,
-    /// A child's stdout or stderr pipe (index into the pumps).
+    /// A child's stdout or stderr pipe (index into the core's pumps).
     Output(usize),
     /// A log file that pushed back, watched until it can take bytes (index into the sinks).
     Sink(usize),
-    /// An RPC connection (index into the connections).
-    Client(usize),
     /// A health check's socket or pipe (index of the instance).
     Health(usize),
+    Front(FrontId, Endpoint),
 }
 
 const KIND_BITS: u32 = 3;
+const FRONT_BITS: u32 = 4;
+const INDEX_SHIFT: u32 = KIND_BITS + FRONT_BITS;
 const KIND_MASK: usize = (1 << KIND_BITS) - 1;
+const FRONT_MASK: usize = (1 << FRONT_BITS) - 1;
 
 impl Source {
     pub fn token(self) -> Token {
-        let (index, kind) = match self {
-            Source::Signals => (0, 0),
-            Source::Listener => (0, 1),
-            Source::Output(i) => (i, 2),
-            Source::Sink(i) => (i, 3),
-            Source::Client(i) => (i, 4),
-            Source::Health(i) => (i, 5),
+        let (index, front, kind) = match self {
+            Source::Signals => (0, 0, 0),
+            Source::Output(i) => (i, 0, 1),
+            Source::Sink(i) => (i, 0, 2),
+            Source::Health(i) => (i, 0, 3),
+            Source::Front(FrontId(f), Endpoint::Listener) => (0, f, 4),
+            Source::Front(FrontId(f), Endpoint::Conn(i)) => (i, f, 5),
         };
-        Token(index << KIND_BITS | kind)
+        Token(index << INDEX_SHIFT | (usize::from(front) & FRONT_MASK) << KIND_BITS | kind)
     }
 
     pub fn from_token(token: Token) -> Option<Source> {
-        let index = token.0 >> KIND_BITS;
+        let index = token.0 >> INDEX_SHIFT;
+        // FRONT_MASK keeps it below 16.
+        let front = FrontId(((token.0 >> KIND_BITS) & FRONT_MASK) as u8);
         Some(match token.0 & KIND_MASK {
             0 => Source::Signals,
-            1 => Source::Listener,
-            2 => Source::Output(index),
-            3 => Source::Sink(index),
-            4 => Source::Client(index),
-            5 => Source::Health(index),
+            1 => Source::Output(index),
+            2 => Source::Sink(index),
+            3 => Source::Health(index),
+            4 => Source::Front(front, Endpoint::Listener),
+            5 => Source::Front(front, Endpoint::Conn(index)),
             _ => return None,
         })
     }
+}
+
+/// What a timer is for; routed like `Source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKey {
+    /// An instance's lifecycle deadline (startsecs, backoff, stopwaitsecs...).
+    Instance(usize),
+    /// An instance's next health check or the running check's timeout.
+    Health(usize),
+    Front(FrontId, Endpoint),
+    Loop(LoopTimer),
+}
+
+/// The loop's own timers: shutdown and the state file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopTimer {
+    ShutdownTimeout,
+    ShutdownGrace,
+    /// Shutdown waits for lingering groups, which send no SIGCHLD: look again.
+    ShutdownRecheck,
+    /// A state file write deferred to keep writes at most every `STATE_WRITE_GAP`.
+    StateSave,
 }
 
 pub struct Reactor<K> {
@@ -127,12 +170,14 @@ mod tests {
     fn tokens_round_trip() {
         for source in [
             Source::Signals,
-            Source::Listener,
             Source::Output(0),
             Source::Output(12345),
             Source::Sink(77),
-            Source::Client(1 << 20),
             Source::Health(3),
+            Source::Front(FrontId(0), Endpoint::Listener),
+            Source::Front(FrontId(15), Endpoint::Listener),
+            Source::Front(FrontId(1), Endpoint::Conn(1 << 20)),
+            Source::Front(FrontId(15), Endpoint::Conn(0)),
         ] {
             assert_eq!(Source::from_token(source.token()), Some(source));
         }

@@ -60,7 +60,7 @@ impl Supervisor {
         let pending: Vec<libc::c_int> = self.signals.pending().collect();
         for signal in pending {
             match signal {
-                libc::SIGCHLD => self.reap(),
+                libc::SIGCHLD => self.core.reap(),
                 libc::SIGHUP => {
                     info!("Received SIGHUP, ignoring (use 'reload' command instead)")
                 }
@@ -84,7 +84,7 @@ impl Supervisor {
         if let Err(e) = crate::logger::reopen() {
             error!("cannot reopen the daemon log: {e}");
         }
-        self.reopen_child_logs();
+        self.core.reopen_child_logs();
         info!("Log files reopened");
     }
 }

@@ -11,18 +11,21 @@
 //! file) share one sink: one size count, one rotation, and bytes in the order they were
 //! read. The rotation settings are those of the pump that opened it.
 
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
 
 use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::Interest;
 use nix::errno::Errno;
 
-use super::Supervisor;
+use super::{Core, Id, Notification, Stream};
 use crate::config::LogFile;
 use crate::output::{RotateError, RotatingFile, Written};
 use crate::reactor::Source;
+use crate::slab;
 
 /// Bytes moved per read from a child's pipe (a pipe holds 64 KiB unless resized).
 pub const READ_CHUNK: usize = 256 * 1024;
@@ -31,6 +34,35 @@ const READS_PER_TURN: usize = 16;
 /// Reads per pump at exit: more than a pipe holds, but bounded, so a descendant that
 /// outlives us and keeps writing cannot hold the exit up.
 const EXIT_READS: usize = 16;
+
+/// The pumps, the sinks they write to and the read buffer they share.
+pub(super) struct Output {
+    pumps: Vec<Option<Pump>>,
+    sinks: Vec<Option<Sink>>,
+    /// The open sink of each log path, shared by every pump that names it.
+    by_path: HashMap<PathBuf, usize>,
+    buffer: Vec<u8>,
+}
+
+impl Output {
+    pub(super) fn new() -> Output {
+        Output {
+            pumps: Vec::new(),
+            sinks: Vec::new(),
+            by_path: HashMap::new(),
+            buffer: vec![0; READ_CHUNK],
+        }
+    }
+}
+
+/// Whose stream a pump carries: the instance (checked by serial, as a pump may outlive
+/// its instance and the id be reused) and which stream.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Owner {
+    pub id: Id,
+    pub serial: u64,
+    pub stream: Stream,
+}
 
 /// Moves one pipe's bytes into one sink, until EOF. It outlives the child when a
 /// descendant still holds the pipe.
@@ -44,6 +76,7 @@ pub struct Pump {
     paused: bool,
     /// Who it belongs to, for messages.
     label: String,
+    owner: Owner,
     /// A write error is being reported; cleared by the next successful write.
     failing: bool,
     lost: u64,
@@ -73,15 +106,15 @@ enum Outcome {
     Closed,
 }
 
-impl Supervisor {
+impl Core {
     /// Opens a log file for a spawn, unless a sink already writes to that path.
     pub(super) fn open_log(&self, log: &Option<LogFile>) -> io::Result<Option<Log>> {
         let Some(log) = log else {
             return Ok(None);
         };
-        if let Some(&index) = self.sink_by_path.get(&log.path) {
+        if let Some(&index) = self.output.by_path.get(&log.path) {
             // Unless the file was removed or renamed away (logrotate): then a new one.
-            if self.sinks[index]
+            if self.output.sinks[index]
                 .as_ref()
                 .is_some_and(|s| s.file.is_at_path())
             {
@@ -96,9 +129,9 @@ impl Supervisor {
         let index = match log {
             Log::Shared(index) => index,
             Log::New(file) => {
-                let open = self.sink_by_path.get(file.path()).copied();
+                let open = self.output.by_path.get(file.path()).copied();
                 match open.filter(|&i| {
-                    self.sinks[i]
+                    self.output.sinks[i]
                         .as_ref()
                         .is_some_and(|s| s.file.same_file(&file))
                 }) {
@@ -108,7 +141,7 @@ impl Supervisor {
                 }
             }
         };
-        if let Some(sink) = self.sinks.get_mut(index).and_then(Option::as_mut) {
+        if let Some(sink) = slab::get_mut(&mut self.output.sinks, index) {
             sink.users += 1;
         }
         index
@@ -121,33 +154,25 @@ impl Supervisor {
             users: 0,
             waiting: Vec::new(),
         };
-        let index = match self.sinks.iter().position(Option::is_none) {
-            Some(i) => {
-                self.sinks[i] = Some(sink);
-                i
-            }
-            None => {
-                self.sinks.push(Some(sink));
-                self.sinks.len() - 1
-            }
-        };
-        self.sink_by_path.insert(path, index);
+        let index = slab::vacant(&mut self.output.sinks);
+        self.output.sinks[index] = Some(sink);
+        self.output.by_path.insert(path, index);
         index
     }
 
     /// One of its pumps is gone; the last one closes it.
     fn release_sink(&mut self, index: usize) {
-        let Some(sink) = self.sinks.get_mut(index).and_then(Option::as_mut) else {
+        let Some(sink) = slab::get_mut(&mut self.output.sinks, index) else {
             return;
         };
         sink.users = sink.users.saturating_sub(1);
         if sink.users > 0 {
             return;
         }
-        if let Some(sink) = self.sinks.get_mut(index).and_then(Option::take) {
+        if let Some(sink) = self.output.sinks.get_mut(index).and_then(Option::take) {
             // The path may name a newer sink by now.
-            if self.sink_by_path.get(sink.file.path()) == Some(&index) {
-                self.sink_by_path.remove(sink.file.path());
+            if self.output.by_path.get(sink.file.path()) == Some(&index) {
+                self.output.by_path.remove(sink.file.path());
             }
             if !sink.waiting.is_empty() {
                 let _ = self
@@ -158,15 +183,9 @@ impl Supervisor {
         }
     }
 
-    pub(super) fn add_pump(&mut self, pipe: OwnedFd, log: Log, label: String) {
+    pub(super) fn add_pump(&mut self, pipe: OwnedFd, log: Log, label: String, owner: Owner) {
         let sink = self.attach_sink(log);
-        let index = match self.pumps.iter().position(Option::is_none) {
-            Some(i) => i,
-            None => {
-                self.pumps.push(None);
-                self.pumps.len() - 1
-            }
-        };
+        let index = slab::vacant(&mut self.output.pumps);
         let token = Source::Output(index).token();
         if let Err(e) = self.reactor.registry().register(
             &mut SourceFd(&pipe.as_raw_fd()),
@@ -177,12 +196,13 @@ impl Supervisor {
             self.release_sink(sink);
             return;
         }
-        self.pumps[index] = Some(Pump {
+        self.output.pumps[index] = Some(Pump {
             pipe,
             sink,
             pending: Vec::new(),
             paused: false,
             label,
+            owner,
             failing: false,
             lost: 0,
         });
@@ -202,14 +222,9 @@ impl Supervisor {
 
     /// At exit: what is already in the pipes goes to the files, as far as the sinks take
     /// it without waiting; what they refuse is counted as lost.
-    pub(super) fn drain_all_pumps(&mut self) {
-        for index in 0..self.pumps.len() {
-            let Some(paused) = self
-                .pumps
-                .get(index)
-                .and_then(Option::as_ref)
-                .map(|p| p.paused)
-            else {
+    pub fn drain_all_pumps(&mut self) {
+        for index in 0..self.output.pumps.len() {
+            let Some(paused) = slab::get(&self.output.pumps, index).map(|p| p.paused) else {
                 continue;
             };
             if paused && self.flush_pending(index) {
@@ -223,10 +238,10 @@ impl Supervisor {
     }
 
     fn pump_turn(&mut self, index: usize, reads: usize) -> Outcome {
-        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+        let Some(pump) = slab::get_mut(&mut self.output.pumps, index) else {
             return Outcome::Drained;
         };
-        let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) else {
+        let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) else {
             return Outcome::Closed;
         };
         if pump.paused {
@@ -236,32 +251,56 @@ impl Supervisor {
             // Others wait for this sink with older bytes: queue up behind them.
             return Outcome::Blocked;
         }
+        let mut delivered = 0;
+        let mut outcome = Outcome::MoreToRead;
         for _ in 0..reads {
-            let n = match nix::unistd::read(&pump.pipe, &mut self.buffer) {
-                Ok(0) => return Outcome::Closed,
+            let n = match nix::unistd::read(&pump.pipe, &mut self.output.buffer) {
+                Ok(0) => {
+                    outcome = Outcome::Closed;
+                    break;
+                }
                 Ok(n) => n,
                 Err(Errno::EINTR) => continue,
-                Err(Errno::EAGAIN) => return Outcome::Drained,
+                Err(Errno::EAGAIN) => {
+                    outcome = Outcome::Drained;
+                    break;
+                }
                 Err(e) => {
                     error!("{}: reading output: {e}", pump.label);
-                    return Outcome::Closed;
+                    outcome = Outcome::Closed;
+                    break;
                 }
             };
-            let taken = pump.write(&mut sink.file, &self.buffer[..n]);
+            delivered += n;
+            let taken = pump.write(&mut sink.file, &self.output.buffer[..n]);
             if taken < n {
-                pump.pending.extend_from_slice(&self.buffer[taken..n]);
-                return Outcome::Blocked;
+                pump.pending
+                    .extend_from_slice(&self.output.buffer[taken..n]);
+                outcome = Outcome::Blocked;
+                break;
             }
         }
-        Outcome::MoreToRead
+        let owner = pump.owner;
+        if delivered > 0
+            && self
+                .slot(owner.id)
+                .is_some_and(|s| s.serial == owner.serial)
+        {
+            self.notes.push(Notification::Output {
+                id: owner.id,
+                stream: owner.stream,
+                bytes: delivered,
+            });
+        }
+        outcome
     }
 
     /// The sink pushed back: stop reading this pump's pipe and wait for the sink.
     fn pause_pump(&mut self, index: usize) {
-        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+        let Some(pump) = slab::get_mut(&mut self.output.pumps, index) else {
             return;
         };
-        let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) else {
+        let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) else {
             return;
         };
         let registry = self.reactor.registry();
@@ -291,8 +330,8 @@ impl Supervisor {
 
     /// SIGUSR2: every open log file is opened again at its path (after logrotate renamed
     /// it away). A sink being watched for writability is watched again on its new fd.
-    pub(super) fn reopen_child_logs(&mut self) {
-        for (index, sink) in self.sinks.iter_mut().enumerate() {
+    pub fn reopen_child_logs(&mut self) {
+        for (index, sink) in self.output.sinks.iter_mut().enumerate() {
             let Some(sink) = sink.as_mut() else {
                 continue;
             };
@@ -304,6 +343,7 @@ impl Supervisor {
             if let Err(e) = sink.file.reopen() {
                 // Named after the first stream writing there (a shared file has several).
                 let label = self
+                    .output
                     .pumps
                     .iter()
                     .flatten()
@@ -327,21 +367,18 @@ impl Supervisor {
     /// A sink that pushed back can take bytes again: the waiting pumps write what they
     /// hold, in order, and those done read again.
     pub(super) fn sink_ready(&mut self, sink_index: usize) {
-        while let Some(&index) = self
-            .sinks
-            .get(sink_index)
-            .and_then(Option::as_ref)
-            .and_then(|s| s.waiting.first())
+        while let Some(&index) =
+            slab::get(&self.output.sinks, sink_index).and_then(|s| s.waiting.first())
         {
             if !self.flush_pending(index) {
                 return;
             }
-            if let Some(sink) = self.sinks.get_mut(sink_index).and_then(Option::as_mut) {
+            if let Some(sink) = slab::get_mut(&mut self.output.sinks, sink_index) {
                 sink.waiting.remove(0);
             }
             self.resume_pump(index);
         }
-        if let Some(sink) = self.sinks.get(sink_index).and_then(Option::as_ref) {
+        if let Some(sink) = slab::get(&self.output.sinks, sink_index) {
             let _ = self
                 .reactor
                 .registry()
@@ -351,10 +388,10 @@ impl Supervisor {
 
     /// Writes what the pump holds; whether the sink took all of it (or it was lost).
     fn flush_pending(&mut self, index: usize) -> bool {
-        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+        let Some(pump) = slab::get_mut(&mut self.output.pumps, index) else {
             return true;
         };
-        let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) else {
+        let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) else {
             return true;
         };
         let pending = std::mem::take(&mut pump.pending);
@@ -367,7 +404,7 @@ impl Supervisor {
     /// Back in the reactor; queued for a turn, as the pipe may have filled meanwhile and
     /// edge-triggered readiness will not say so again.
     fn resume_pump(&mut self, index: usize) {
-        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+        let Some(pump) = slab::get_mut(&mut self.output.pumps, index) else {
             return;
         };
         pump.paused = false;
@@ -389,17 +426,17 @@ impl Supervisor {
 
     /// Out of the sink's queue, without registering again (at exit).
     fn unpause(&mut self, index: usize) {
-        let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) else {
+        let Some(pump) = slab::get_mut(&mut self.output.pumps, index) else {
             return;
         };
         pump.paused = false;
-        if let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) {
+        if let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) {
             sink.waiting.retain(|&i| i != index);
         }
     }
 
     fn lose_pending(&mut self, index: usize) {
-        if let Some(pump) = self.pumps.get_mut(index).and_then(Option::as_mut) {
+        if let Some(pump) = slab::get_mut(&mut self.output.pumps, index) {
             pump.lost += pump.pending.len() as u64;
             pump.pending.clear();
         }
@@ -407,7 +444,7 @@ impl Supervisor {
 
     fn close_pump(&mut self, index: usize) {
         self.lose_pending(index);
-        let Some(pump) = self.pumps.get_mut(index).and_then(Option::take) else {
+        let Some(pump) = self.output.pumps.get_mut(index).and_then(Option::take) else {
             return;
         };
         let registry = self.reactor.registry();
@@ -421,7 +458,7 @@ impl Supervisor {
             );
         }
         self.again.retain(|&s| s != Source::Output(index));
-        if let Some(sink) = self.sinks.get_mut(pump.sink).and_then(Option::as_mut) {
+        if let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) {
             let watched = !sink.waiting.is_empty();
             sink.waiting.retain(|&i| i != index);
             if watched && sink.waiting.is_empty() {

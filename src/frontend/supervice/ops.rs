@@ -6,8 +6,8 @@
 
 use std::collections::HashSet;
 
-use super::{Slot, Supervisor, TimerKey};
-use crate::lifecycle::{Event, State};
+use super::Control;
+use crate::core::{Core, Id, Notification, State, View};
 use crate::rpc::Reply;
 
 /// How long a `restart --force` waits for the killed group before starting again.
@@ -32,7 +32,9 @@ pub(super) enum OpKind {
 
 /// One instance's part of an operation.
 struct Task {
-    slot: usize,
+    slot: Id,
+    /// Which instance `slot` held when the task began (the id may be reused later).
+    serial: u64,
     name: String,
     step: Step,
     deadline: u64,
@@ -49,119 +51,157 @@ enum Step {
     StopThenStart,
 }
 
-impl Supervisor {
-    /// The instances an operation acts on, or the not-found reply.
-    fn targets(&self, kind: &OpKind, name: &str) -> Result<Vec<usize>, &'static str> {
-        match kind {
-            OpKind::StartGroup(_) | OpKind::StopGroup(_) => {
-                let members = self.group_members(name);
-                if members.is_empty() {
-                    Err("Group not found")
-                } else {
-                    Ok(members)
-                }
-            }
-            _ => self
-                .by_name
-                .get(name)
-                .copied()
-                .filter(|&i| self.slot(i).is_some())
-                .map(|i| vec![i])
-                .ok_or("Process not found"),
+/// What a command does to each of its instances.
+#[derive(Clone, Copy)]
+enum Command {
+    Start,
+    Stop,
+    Kill,
+}
+
+fn command(core: &mut Core, slots: &[Id], what: Command) {
+    for &slot in slots {
+        match what {
+            Command::Start => core.start(slot),
+            Command::Stop => core.stop(slot),
+            Command::Kill => core.kill(slot),
         }
     }
+}
 
-    pub(super) fn begin_op(&mut self, index: usize, kind: OpKind, name: &str) {
-        let slots = match self.targets(&kind, name) {
+/// The instances an operation acts on, or the not-found reply.
+fn targets(core: &Core, kind: &OpKind, name: &str) -> Result<Vec<Id>, &'static str> {
+    match kind {
+        OpKind::StartGroup(_) | OpKind::StopGroup(_) => match core.group(name) {
+            Some(members) if !members.is_empty() => Ok(members),
+            _ => Err("Group not found"),
+        },
+        _ => core
+            .lookup(name)
+            .map(|i| vec![i])
+            .ok_or("Process not found"),
+    }
+}
+
+/// The instance a task is about, unless it was removed (its id may be reused).
+fn task_view<'a>(core: &'a Core, task: &Task) -> Option<View<'a>> {
+    core.view(task.slot).filter(|v| v.serial == task.serial)
+}
+
+impl Control {
+    fn op(&self, index: usize) -> Option<&Op> {
+        self.client(index)?.op.as_ref()
+    }
+
+    fn op_mut(&mut self, index: usize) -> Option<&mut Op> {
+        self.client_mut(index)?.op.as_mut()
+    }
+
+    pub(super) fn begin_op(&mut self, core: &mut Core, index: usize, kind: OpKind, name: &str) {
+        let slots = match targets(core, &kind, name) {
             Ok(slots) => slots,
-            Err(message) => return self.answer(index, &Reply::error(message)),
+            Err(message) => return self.answer(core, index, &Reply::error(message)),
         };
         let starting = matches!(kind, OpKind::Start | OpKind::StartGroup(_));
         if kind == OpKind::Start {
-            let state = self.slot(slots[0]).map(|s| s.life.state());
+            let state = core.view(slots[0]).map(|v| v.state);
             if matches!(state, Some(State::Running | State::Unhealthy)) {
-                return self.answer(index, &Reply::ok(&format!("{name} is already running")));
+                let reply = Reply::ok(&format!("{name} is already running"));
+                return self.answer(core, index, &reply);
             }
         }
-        let now = self.reactor.now();
+        let now = core.now();
         let tasks = slots
             .iter()
             .filter_map(|&slot| {
-                let s = self.slot(slot)?;
+                let v = core.view(slot)?;
                 let (step, deadline) = if starting {
-                    (Step::Start, now.saturating_add(start_wait_ms(s)))
+                    (Step::Start, now.saturating_add(start_wait_ms(&v)))
                 } else if kind == OpKind::Restart {
-                    (Step::StopThenStart, now.saturating_add(stop_wait_ms(s)))
+                    (Step::StopThenStart, now.saturating_add(stop_wait_ms(&v)))
                 } else {
-                    (Step::Stop, now.saturating_add(stop_wait_ms(s)))
+                    (Step::Stop, now.saturating_add(stop_wait_ms(&v)))
                 };
                 Some(Task {
                     slot,
-                    name: s.config.name.clone(),
+                    serial: v.serial,
+                    name: v.name.to_string(),
                     step,
                     deadline,
                     outcome: None,
                 })
             })
             .collect();
-        self.park(index, Op { kind, tasks });
-        let event = if starting { Event::Start } else { Event::Stop };
-        self.drive_all(&slots, event);
-        self.check_op(index, None);
+        self.park(core, index, Op { kind, tasks });
+        let what = if starting {
+            Command::Start
+        } else {
+            Command::Stop
+        };
+        command(core, &slots, what);
+        self.check_op(core, index, None);
     }
 
-    pub(super) fn begin_force_restart(&mut self, index: usize, name: &str) {
-        let slots = match self.targets(&OpKind::Restart, name) {
+    pub(super) fn begin_force_restart(&mut self, core: &mut Core, index: usize, name: &str) {
+        let slots = match targets(core, &OpKind::Restart, name) {
             Ok(slots) => slots,
-            Err(message) => return self.answer(index, &Reply::error(message)),
+            Err(message) => return self.answer(core, index, &Reply::error(message)),
         };
         let slot = slots[0];
-        let now = self.reactor.now();
+        let now = core.now();
         let task = Task {
             slot,
+            serial: core.view(slot).map_or(0, |v| v.serial),
             name: name.to_string(),
             step: Step::Killed,
             deadline: now.saturating_add(FORCE_KILL_WAIT_MS),
             outcome: None,
         };
-        self.park(
-            index,
-            Op {
-                kind: OpKind::Restart,
-                tasks: vec![task],
-            },
-        );
-        self.drive_all(&[slot], Event::Kill);
-        self.check_op(index, None);
+        let op = Op {
+            kind: OpKind::Restart,
+            tasks: vec![task],
+        };
+        self.park(core, index, op);
+        command(core, &[slot], Command::Kill);
+        self.check_op(core, index, None);
     }
 
-    fn park(&mut self, index: usize, op: Op) {
+    fn park(&mut self, core: &mut Core, index: usize, op: Op) {
         let deadline = op.tasks.iter().map(|t| t.deadline).min().unwrap_or(0);
-        let timer = self.reactor.arm_at(deadline, TimerKey::Client(index));
-        if let Some(client) = self.clients.get_mut(index).and_then(Option::as_mut) {
+        let timer = core.reactor().arm_at(deadline, self.timer_key(index));
+        self.set_timer(core, index, Some(timer));
+        if let Some(client) = self.client_mut(index) {
             client.op = Some(op);
-            client.timer = Some(timer);
         }
         self.parked.push(index);
     }
 
-    /// After the state machines moved: advance the parked operations that wait on the
-    /// instances that changed.
-    pub(super) fn settle_parked(&mut self) {
-        if self.touched.is_empty() {
+    /// The state machines moved: advance the parked operations that wait on the
+    /// instances that changed (or left the table).
+    pub(super) fn settle_parked(&mut self, core: &mut Core, notes: &[Notification]) {
+        if self.parked.is_empty() {
             return;
         }
-        let touched: HashSet<usize> = self.touched.drain(..).collect();
+        let touched: HashSet<Id> = notes
+            .iter()
+            .filter_map(|n| match *n {
+                Notification::State { id, .. } | Notification::Removed { id } => Some(id),
+                _ => None,
+            })
+            .collect();
+        if touched.is_empty() {
+            return;
+        }
         for index in self.parked.clone() {
-            self.check_op(index, Some(&touched));
+            self.check_op(core, index, Some(&touched));
         }
     }
 
     /// Evaluates the unfinished tasks (all, or those on `only`) against their instances'
     /// states; replies when all are done, else re-arms the timer at the earliest deadline.
-    fn check_op(&mut self, index: usize, only: Option<&HashSet<usize>>) {
+    fn check_op(&mut self, core: &mut Core, index: usize, only: Option<&HashSet<Id>>) {
         let mut starts = Vec::new();
-        let now = self.reactor.now();
+        let now = core.now();
         let Some(op) = self.op(index) else {
             self.parked.retain(|&i| i != index);
             return;
@@ -174,8 +214,7 @@ impl Supervisor {
                 if !wanted(t) {
                     return None;
                 }
-                self.task_slot(t)
-                    .map(|s| (s.life.state(), s.life.wants_run()))
+                task_view(core, t).map(|v| (v.state, v.wants_run))
             })
             .collect();
         let Some(op) = self.op_mut(index) else {
@@ -197,53 +236,37 @@ impl Supervisor {
         }
         if !starts.is_empty() {
             // The stop half of a restart is done: start, and keep waiting.
-            self.start_after_stop(index, &starts, now);
-            return self.check_op(index, None);
+            self.start_after_stop(core, index, &starts, now);
+            return self.check_op(core, index, None);
         }
         if moved || only.is_none() {
-            self.finish_or_rearm(index);
+            self.finish_or_rearm(core, index);
         }
     }
 
-    fn start_after_stop(&mut self, index: usize, slots: &[usize], now: u64) {
+    fn start_after_stop(&mut self, core: &mut Core, index: usize, slots: &[Id], now: u64) {
         for &slot in slots {
-            let wait = self.slot(slot).map_or(5_000, start_wait_ms);
+            let wait = core.view(slot).map_or(5_000, |v| start_wait_ms(&v));
             if let Some(op) = self.op_mut(index) {
                 for task in op.tasks.iter_mut().filter(|t| t.slot == slot) {
                     task.deadline = now.saturating_add(wait);
                 }
             }
         }
-        self.drive_all(slots, Event::Start);
-    }
-
-    /// Drives several instances, then settles parked operations once, so none is judged
-    /// before all of its instances were told.
-    fn drive_all(&mut self, slots: &[usize], event: Event) {
-        self.driving += 1;
-        for &slot in slots {
-            self.drive(slot, event.clone());
-        }
-        self.driving -= 1;
-        self.settle_parked();
-    }
-
-    /// The instance a task is about, unless it was removed (its slot may be reused).
-    fn task_slot(&self, task: &Task) -> Option<&Slot> {
-        self.slot(task.slot).filter(|s| s.config.name == task.name)
+        command(core, slots, Command::Start);
     }
 
     /// A parked operation's timer fired: every task past its deadline fails (or, for a
     /// forced restart, moves on to its start).
-    pub(super) fn op_deadline(&mut self, index: usize) {
-        let now = self.reactor.now();
+    pub(super) fn op_deadline(&mut self, core: &mut Core, index: usize) {
+        let now = core.now();
         let Some(op) = self.op(index) else {
             return;
         };
         let states: Vec<Option<State>> = op
             .tasks
             .iter()
-            .map(|t| self.task_slot(t).map(|s| s.life.state()))
+            .map(|t| task_view(core, t).map(|v| v.state))
             .collect();
         let mut starts = Vec::new();
         if let Some(op) = self.op_mut(index) {
@@ -269,12 +292,12 @@ impl Supervisor {
             }
         }
         if !starts.is_empty() {
-            self.start_after_stop(index, &starts, now);
+            self.start_after_stop(core, index, &starts, now);
         }
-        self.check_op(index, None);
+        self.check_op(core, index, None);
     }
 
-    fn finish_or_rearm(&mut self, index: usize) {
+    fn finish_or_rearm(&mut self, core: &mut Core, index: usize) {
         let Some(op) = self.op_mut(index) else {
             return;
         };
@@ -285,28 +308,15 @@ impl Supervisor {
             .map(|t| t.deadline)
             .min();
         if let Some(deadline) = remaining {
-            let timer = self.reactor.arm_at(deadline, TimerKey::Client(index));
-            if let Some(old) = self
-                .clients
-                .get_mut(index)
-                .and_then(Option::as_mut)
-                .and_then(|c| c.timer.replace(timer))
-            {
-                self.reactor.disarm(old);
-            }
-            return;
+            let timer = core.reactor().arm_at(deadline, self.timer_key(index));
+            return self.set_timer(core, index, Some(timer));
         }
-        let Some(op) = self
-            .clients
-            .get_mut(index)
-            .and_then(Option::as_mut)
-            .and_then(|c| c.op.take())
-        else {
+        let Some(op) = self.client_mut(index).and_then(|c| c.op.take()) else {
             return;
         };
         self.parked.retain(|&i| i != index);
         let body = op_reply(&op);
-        self.answer(index, &body);
+        self.answer(core, index, &body);
     }
 }
 
@@ -377,13 +387,13 @@ fn op_reply(op: &Op) -> Vec<u8> {
 }
 
 /// A start waits max(5 s, startsecs + 5 s) for RUNNING.
-fn start_wait_ms(slot: &Slot) -> u64 {
-    let startsecs = u64::try_from(slot.config.startsecs.as_millis()).unwrap_or(u64::MAX);
+fn start_wait_ms(process: &View<'_>) -> u64 {
+    let startsecs = u64::try_from(process.startsecs.as_millis()).unwrap_or(u64::MAX);
     startsecs.saturating_add(5_000).max(5_000)
 }
 
 /// A stop waits stopwaitsecs for the stop signal, then the SIGKILL and its grace.
-fn stop_wait_ms(slot: &Slot) -> u64 {
-    let stopwait = u64::try_from(slot.config.stopwaitsecs.as_millis()).unwrap_or(u64::MAX);
+fn stop_wait_ms(process: &View<'_>) -> u64 {
+    let stopwait = u64::try_from(process.stopwaitsecs.as_millis()).unwrap_or(u64::MAX);
     stopwait.saturating_add(STOP_SETTLE_MS)
 }

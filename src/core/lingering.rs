@@ -9,7 +9,7 @@ use log::{debug, warn};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
 
-use super::Supervisor;
+use super::{Core, Notification};
 use crate::reconcile;
 
 /// A group left behind by an earlier run of an instance.
@@ -25,7 +25,7 @@ pub(super) fn members_remain(pgid: i32) -> bool {
     killpg(Pid::from_raw(pgid), None).is_ok() && reconcile::session_has_members(pgid)
 }
 
-impl Supervisor {
+impl Core {
     /// Called when an instance's main process was reaped.
     pub(super) fn note_lingering(&mut self, index: usize, pid: i32) {
         if !members_remain(pid) {
@@ -41,7 +41,7 @@ impl Supervisor {
         );
         let token = slot.token.clone();
         slot.lingering.push(Lingering { pgid: pid, token });
-        self.state_dirty = true;
+        self.notes.push(Notification::Lingering { id: index });
     }
 
     /// Sends `signal` to the groups an instance's earlier runs left behind, forgetting
@@ -60,14 +60,14 @@ impl Supervisor {
             super::signal_and_continue(group.pgid, signal);
         }
         if slot.lingering.len() != before {
-            self.state_dirty = true;
+            self.notes.push(Notification::Lingering { id: index });
         }
     }
 
     /// Whether any instance still has a lingering group, forgetting those that are gone.
-    pub(super) fn any_lingering(&mut self) -> bool {
+    pub fn any_lingering(&mut self) -> bool {
         let mut any = false;
-        for slot in self.slots.iter_mut().flatten() {
+        for slot in self.table.slots.iter_mut().flatten() {
             slot.lingering.retain(|l| members_remain(l.pgid));
             any |= !slot.lingering.is_empty();
         }

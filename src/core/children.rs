@@ -4,17 +4,18 @@
 use std::io;
 use std::os::fd::OwnedFd;
 
-use log::{error, info};
+use log::{error, info, warn};
 use nix::errno::Errno;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
-use super::Supervisor;
+use super::pumps::Owner;
+use super::{Core, Notification, Stream};
 use crate::config::LogFile;
 use crate::lifecycle::{Event, Exit};
 use crate::reconcile;
 use crate::spawn::{self, SpawnError, Stdio};
 
-impl Supervisor {
+impl Core {
     /// Spawns the instance's child; returns `Spawned` or `SpawnFailed` for its lifecycle.
     pub(super) fn spawn(&mut self, index: usize) -> Event {
         match self.try_spawn(index) {
@@ -89,21 +90,31 @@ impl Supervisor {
             // Recorded from the moment of the spawn, not only once RUNNING.
             slot.token = reconcile::spawn_token(child.pid);
         }
-        self.state_dirty = true;
-        self.by_pid.insert(child.pid, index);
+        self.table.by_pid.insert(child.pid, index);
+        self.notes.push(Notification::Spawned {
+            id: index,
+            pid: child.pid,
+        });
+        let serial = self.slot(index).map_or(0, |s| s.serial);
         for (read, file, stream) in [
-            (stdout_read, stdout, "stdout"),
-            (stderr_read, stderr, "stderr"),
+            (stdout_read, stdout, Stream::Stdout),
+            (stderr_read, stderr, Stream::Stderr),
         ] {
             if let (Some(read), Some(file)) = (read, file) {
-                self.add_pump(read, file, format!("{} {stream}", config.name));
+                let label = format!("{} {}", config.name, stream.name());
+                let owner = Owner {
+                    id: index,
+                    serial,
+                    stream,
+                };
+                self.add_pump(read, file, label, owner);
             }
         }
         Ok(child.pid)
     }
 
     /// Collects every exited child; never blocks.
-    pub(super) fn reap(&mut self) {
+    pub fn reap(&mut self) {
         loop {
             let (pid, exit) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, code)) => (pid.as_raw(), Exit::Code(code)),
@@ -122,13 +133,47 @@ impl Supervisor {
     }
 
     fn child_exited(&mut self, pid: i32, exit: Exit) {
-        let Some(index) = self.by_pid.remove(&pid) else {
+        let Some(index) = self.table.by_pid.remove(&pid) else {
             return self.health_script_exited(pid, exit);
         };
         self.note_lingering(index, pid);
-        self.state_dirty = true;
+        self.notes.push(Notification::Exited {
+            id: index,
+            pid,
+            exit,
+        });
         self.drive(index, Event::Exited(exit));
-        self.check_shutdown_done();
+    }
+
+    /// Processes that left their program's process group (a new session or group) escape
+    /// the stop signals; as a subreaper the daemon is their parent and can name them.
+    pub fn report_escaped(&mut self) {
+        // Members of groups just killed may not be reaped yet: collect them first.
+        self.reap();
+        let me = std::process::id() as i32;
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for pid in entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        {
+            let Some(stat) = reconcile::read_stat(pid) else {
+                continue;
+            };
+            // Our programs' processes have group = session = the program's pid.
+            let escaped = stat.pgid != stat.sid || stat.sid == pid;
+            if stat.ppid != me || stat.zombie || !escaped || self.is_child(pid) {
+                continue;
+            }
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            warn!(
+                "process {pid} ({}) left its program's process group, so stop signals did \
+                 not reach it; it is left running",
+                cmdline.trim()
+            );
+        }
     }
 }
 

@@ -15,11 +15,11 @@ use mio::Interest;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 
-use super::{Supervisor, TimerKey};
+use super::Core;
 use crate::config::{Health, HealthCheck};
 use crate::health::{self, NotStarted, Outcome, Script};
 use crate::lifecycle::{Event, Exit};
-use crate::reactor::Source;
+use crate::reactor::{Source, TimerKey};
 use crate::spawn;
 use crate::timer::TimerId;
 
@@ -58,7 +58,7 @@ impl Probe {
     }
 }
 
-impl Supervisor {
+impl Core {
     /// The run entered RUNNING: the first check comes after the start period.
     pub(super) fn start_health(&mut self, index: usize) {
         self.stop_health(index);
@@ -188,7 +188,7 @@ impl Supervisor {
                     .register(stream, token, Interest::WRITABLE)
             }
             Probe::Script { script: child, .. } | Probe::Resolve { child, .. } => {
-                self.health_pids.insert(child.child.pid, index);
+                self.table.health_pids.insert(child.child.pid, index);
                 self.reactor.registry().register(
                     &mut SourceFd(&child.output.as_raw_fd()),
                     token,
@@ -207,10 +207,10 @@ impl Supervisor {
             }
             Probe::Script { script, .. } | Probe::Resolve { child: script, .. } => {
                 let pid = script.child.pid;
-                if self.health_pids.contains_key(&pid) {
+                if self.table.health_pids.contains_key(&pid) {
                     let group = nix::unistd::Pid::from_raw(pid);
                     let _ = nix::sys::signal::killpg(group, Signal::SIGKILL);
-                    self.health_pids.insert(pid, usize::MAX);
+                    self.table.health_pids.insert(pid, usize::MAX);
                 }
                 let _ = self
                     .reactor
@@ -310,7 +310,7 @@ impl Supervisor {
     /// A check script was reaped: its exit decides the outcome (unless it was killed
     /// at its timeout, or its run ended meanwhile).
     pub(super) fn health_script_exited(&mut self, pid: i32, exit: Exit) {
-        let Some(index) = self.health_pids.remove(&pid) else {
+        let Some(index) = self.table.health_pids.remove(&pid) else {
             return;
         };
         let Some(run) = self.slot_mut(index).and_then(|s| s.health.as_mut()) else {

@@ -7,10 +7,8 @@ use std::collections::BTreeSet;
 
 use log::{info, warn};
 
-use super::{policy, Supervisor};
-use crate::config::{self, Instance};
-use crate::lifecycle::Event;
-use crate::rpc::Reply;
+use super::{policy, Core};
+use crate::config::{self, Config, Instance};
 
 /// What a reload did, by instance name, each list sorted.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -20,28 +18,23 @@ pub struct ReloadSummary {
     pub changed: Vec<String>,
 }
 
-impl Supervisor {
-    pub(super) fn reload_reply(&mut self) -> Vec<u8> {
-        match self.reload() {
-            Ok(summary) => {
-                let mut reply = Reply::new();
-                reply.string("status", "ok");
-                reply.strings("added", &summary.added);
-                reply.strings("removed", &summary.removed);
-                reply.strings("changed", &summary.changed);
-                reply.finish()
-            }
-            Err(message) => Reply::error(&format!("Reload failed: {message}")),
-        }
-    }
-
+impl Core {
+    /// Reads the config file again and applies it; a file that does not load changes
+    /// nothing and says why.
     pub fn reload(&mut self) -> Result<ReloadSummary, String> {
         let path = self.config.path.clone();
         info!("Reloading config from {}", path.display());
-        let mut new = config::load(&path).map_err(|e| {
+        let new = config::load(&path).map_err(|e| {
             warn!("Reload failed: {e}");
             e.to_string()
         })?;
+        Ok(self.apply(new))
+    }
+
+    /// Makes the table match a new config: instances it lacks are removed, new ones
+    /// added (and started if autostart), changed ones take the new config on their next
+    /// start. The running daemon's own settings stay, except shutdown_timeout.
+    pub fn apply(&mut self, mut new: Config) -> ReloadSummary {
         for warning in std::mem::take(&mut new.warnings) {
             warn!("{warning}");
         }
@@ -51,6 +44,7 @@ impl Supervisor {
         let mut summary = ReloadSummary::default();
 
         let removed: Vec<usize> = self
+            .table
             .order
             .iter()
             .copied()
@@ -60,17 +54,17 @@ impl Supervisor {
             })
             .collect();
         for index in removed {
-            self.retire(index, &mut summary.removed);
+            summary.removed.extend(self.remove(index));
         }
 
         for instance in instances {
-            match self.by_name.get(&instance.name).copied() {
+            match self.table.by_name.get(&instance.name).copied() {
                 None => {
                     summary.added.push(instance.name.clone());
                     let autostart = instance.autostart;
-                    let index = self.add_slot(instance);
-                    if autostart && self.accepting() {
-                        self.drive(index, Event::Start);
+                    let index = self.add(instance);
+                    if autostart && self.accepting {
+                        self.start(index);
                     }
                 }
                 Some(index) => {
@@ -105,24 +99,7 @@ impl Supervisor {
             "Reload complete: added={:?} removed={:?} changed={:?}",
             summary.added, summary.removed, summary.changed
         );
-        Ok(summary)
-    }
-
-    /// Takes an instance out of the table and stops it; its slot is freed once its
-    /// child is gone.
-    fn retire(&mut self, index: usize, removed: &mut Vec<String>) {
-        let Some(slot) = self.slot_mut(index) else {
-            return;
-        };
-        slot.retiring = true;
-        let name = slot.config.name.clone();
-        self.order.retain(|&i| i != index);
-        if self.by_name.get(&name) == Some(&index) {
-            self.by_name.remove(&name);
-        }
-        removed.push(name);
-        self.drive(index, Event::Stop);
-        self.release_retired(index);
+        summary
     }
 
     /// Frees a retired slot whose child is gone.
@@ -134,16 +111,11 @@ impl Supervisor {
             return;
         }
         self.stop_health(index);
-        if let Some(mut slot) = self.slots.get_mut(index).and_then(Option::take) {
+        if let Some(mut slot) = self.table.slots.get_mut(index).and_then(Option::take) {
             if let Some(timer) = slot.timer.take() {
                 self.reactor.disarm(timer);
             }
-            self.free_slots.push(index);
+            self.table.free.push(index);
         }
-    }
-
-    /// New work may start (not shutting down).
-    fn accepting(&self) -> bool {
-        self.shutdown == super::Shutdown::Running
     }
 }

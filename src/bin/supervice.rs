@@ -38,8 +38,8 @@ options:
                             line) and exit 0 if it is valid, 1 if not; starts nothing
                             and touches no pidfile, socket or log file; a file with
                             [supervisord] is read as supervisord's dialect
-      --json                with --check: print the effective configuration of a
-                            supervisord-dialect file as JSON on stdout
+      --json                with --check: print the effective configuration as JSON
+                            on stdout (supervisord's keys for a supervisord file)
   -v, --version             print the version and exit
   -h, --help                print this help and exit
 
@@ -305,6 +305,10 @@ fn check(path: &std::path::Path, json: bool) -> ExitCode {
         Ok(config) => {
             for warning in &config.warnings {
                 eprintln!("{shown}: warning: {warning}");
+            }
+            if json {
+                println!("{}", config::json::effective(&config));
+                return ExitCode::SUCCESS;
             }
             let processes = config.instances().count();
             println!(

@@ -4,6 +4,7 @@
 
 pub mod expand;
 pub mod ini;
+pub mod json;
 mod program;
 pub mod pyformat;
 pub mod supervisord;

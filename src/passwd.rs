@@ -98,22 +98,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_user_removed_from_the_file_since_load_is_noticed() {
+    fn a_user_removed_from_the_file_since_load_is_noticed() -> std::io::Result<()> {
         let dir = std::env::temp_dir().join(format!("supervice-passwd-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&dir)?;
         let path = dir.join("passwd");
         std::fs::write(
             &path,
             "root:x:0:0::/root:/bin/sh\nsvc:x:42:42::/:/bin/false\n",
-        )
-        .unwrap();
+        )?;
         let mut passwd = Passwd::at(&path);
         assert!(passwd.still_listed("svc"));
         assert!(
             passwd.still_listed("ldap-user"),
             "never listed: not checked"
         );
-        std::fs::write(&path, "root:x:0:0::/root:/bin/sh\n# svc removed\n").unwrap();
+        std::fs::write(&path, "root:x:0:0::/root:/bin/sh\n# svc removed\n")?;
         assert!(!passwd.still_listed("svc"));
         assert!(passwd.still_listed("root"));
         // A reload accepts the file as it is now.
@@ -122,7 +121,7 @@ mod tests {
             passwd.still_listed("svc"),
             "not listed at this load: not checked"
         );
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&dir)
     }
 
     #[test]

@@ -128,15 +128,22 @@ fn stop_signals_reach_the_group_only_with_stopasgroup() {
     expect_within(secs(5), "the grouped child to die with its group", || {
         !common::alive(grouped_child)
     });
-    // supervisord signals only the main process: its child is left running.
+    // supervisord signals only the main process: its child is left running, and the
+    // daemon's shutdown does not wait for it.
     assert!(
         common::alive(alone_child),
         "stopasgroup = false leaves the child alone"
     );
+    let mut daemon = daemon;
+    let started = std::time::Instant::now();
+    assert_eq!(daemon.stop(), Some(0));
+    assert!(
+        started.elapsed() < secs(10),
+        "shutdown waited {:?} for a child it does not own",
+        started.elapsed()
+    );
+    assert!(common::alive(alone_child), "still left alone at exit");
     common::kill(alone_child, libc::SIGKILL);
-    expect_within(secs(5), "the leftover child to be reaped", || {
-        !common::alive(alone_child)
-    });
     drop(daemon);
 }
 
@@ -393,5 +400,45 @@ fn supervisord_user_is_become_once_the_socket_and_pidfile_are_made() {
         .collect();
     assert!(uids.iter().all(|&u| u == nobody.uid.as_raw()), "{uid_line}");
     expect_state(&dir.socket(), "a", "RUNNING", secs(10));
+    drop(daemon);
+}
+
+#[test]
+fn an_fcgi_program_gets_its_groups_listening_socket_on_fd_0() {
+    let dir = TestDir::new("sd-fcgi");
+    let config = supervisord_conf(
+        &dir,
+        "[fcgi-program:app]\nsocket = unix://{dir}/app.sock\nsocket_mode = 0660\n\
+         process_name = %(program_name)s_%(process_num)s\nnumprocs = 2\n\
+         command = sh -c 'stat -L -c %%F /proc/self/fd/0 > {dir}/fd0-$SUPERVISOR_PROCESS_NAME; \
+         exec sleep 300'\n",
+    );
+    let daemon = Daemon::start(&dir, &config);
+    let socket = dir.socket();
+    expect_state(&socket, "app:app_0", "RUNNING", secs(10));
+    expect_state(&socket, "app:app_1", "RUNNING", secs(10));
+    for name in ["app_0", "app_1"] {
+        expect_within(secs(5), "the program to look at its fd 0", || {
+            dir.read(&format!("fd0-{name}")).trim() == "socket"
+        });
+    }
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::metadata(dir.join("app.sock")).expect("the socket file");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert!(
+        std::os::unix::net::UnixStream::connect(dir.join("app.sock")).is_ok(),
+        "listening"
+    );
+    // The last process gone closes it (the path stays, as in supervisord).
+    for name in ["app:app_0", "app:app_1"] {
+        let (code, out, err) = common::ctl(&dir, &["stop", name]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    expect_within(secs(5), "the socket to be closed", || {
+        std::os::unix::net::UnixStream::connect(dir.join("app.sock")).is_err()
+    });
+    assert!(dir.join("app.sock").exists());
+    daemon.expect_log(secs(1), "Closing socket unix://");
     drop(daemon);
 }

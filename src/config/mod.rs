@@ -5,6 +5,7 @@
 pub mod expand;
 pub mod ini;
 pub mod json;
+pub mod jsonout;
 mod program;
 pub mod pyformat;
 pub mod supervisord;

@@ -132,6 +132,8 @@ pub struct SupervisordKeys {
     pub redirect_stderr: bool,
     pub umask: Option<u32>,
     pub priority: i64,
+    /// `[fcgi-program:x]`: the group's listening socket, the child's fd 0.
+    pub fcgi: Option<crate::config::supervisord::model::Socket>,
 }
 
 /// One `[program:NAME]`, typed and validated; templates not yet expanded.

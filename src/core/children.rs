@@ -65,7 +65,16 @@ impl Core {
         } else {
             child_end(&stderr).map_err(|e| io_err(e, "pipe"))?
         };
-        let stdin = spawn::dev_null(false).map_err(|e| io_err(e, "/dev/null"))?;
+        // An fcgi-program's fd 0 is its group's listening socket.
+        let fcgi = config.supervisord.as_ref().and_then(|k| k.fcgi.as_ref());
+        let stdin = match fcgi {
+            Some(socket) => self
+                .sockets
+                .acquire(socket)
+                .map_err(SpawnError::Transient)?,
+            None => spawn::dev_null(false).map_err(|e| io_err(e, "/dev/null"))?,
+        };
+        let fcgi = fcgi.map(|s| s.url());
 
         let cwd = match &config.directory {
             Some(d) => d.display().to_string(),
@@ -96,8 +105,17 @@ impl Core {
             pdeathsig: config.pdeathsig,
             umask: config.supervisord.as_ref().and_then(|k| k.umask),
         };
-        let child = spawn::spawn(spec, stdio)?;
+        let child = match spawn::spawn(spec, stdio) {
+            Ok(child) => child,
+            Err(e) => {
+                if let Some(url) = &fcgi {
+                    self.sockets.release(url);
+                }
+                return Err(e);
+            }
+        };
         if let Some(slot) = self.slot_mut(index) {
+            slot.fcgi = fcgi;
             // Recorded from the moment of the spawn, not only once RUNNING.
             slot.token = reconcile::spawn_token(child.pid);
         }
@@ -148,6 +166,9 @@ impl Core {
             return self.health_script_exited(pid, exit);
         };
         self.note_lingering(index, pid);
+        if let Some(url) = self.slot_mut(index).and_then(|s| s.fcgi.take()) {
+            self.sockets.release(&url);
+        }
         self.notes.push(Notification::Exited {
             id: index,
             pid,

@@ -28,6 +28,15 @@ pub(super) fn members_remain(pgid: i32) -> bool {
 impl Core {
     /// Called when an instance's main process was reaped.
     pub(super) fn note_lingering(&mut self, index: usize, pid: i32) {
+        let Some(slot) = self.slot(index) else {
+            return;
+        };
+        // A supervisord program without stopasgroup leaves its children alone, as
+        // supervisord does: they are not stopped with it, and shutdown does not wait for
+        // them (the exit report names them).
+        if !super::to_group(&slot.config, nix::sys::signal::Signal::SIGTERM) {
+            return;
+        }
         if !members_remain(pid) {
             return;
         }

@@ -7,6 +7,7 @@
 //! One thread; nothing here blocks.
 
 mod children;
+mod fcgi;
 mod health;
 mod lingering;
 mod pumps;
@@ -107,6 +108,8 @@ struct Slot {
     token: Option<String>,
     /// Process groups earlier runs left behind.
     lingering: Vec<lingering::Lingering>,
+    /// The FastCGI socket (its URL) the current child holds.
+    fcgi: Option<String>,
 }
 
 /// The instances and their indexes.
@@ -139,6 +142,8 @@ pub struct Core {
     passwd: crate::passwd::Passwd,
     /// New work may start; false once shutdown began (a reload adds without starting).
     accepting: bool,
+    /// `[fcgi-program:x]` sockets shared by their groups' live processes.
+    sockets: fcgi::Sockets,
     actions: Vec<Action>,
     notes: Vec<Notification>,
 }
@@ -184,6 +189,7 @@ impl Core {
             base_env: spawn::base_env(),
             passwd: crate::passwd::Passwd::new(),
             accepting: true,
+            sockets: fcgi::Sockets::default(),
             actions: Vec::new(),
             notes: Vec::new(),
         };
@@ -211,6 +217,7 @@ impl Core {
             retiring: false,
             token: None,
             lingering: Vec::new(),
+            fcgi: None,
         };
         let index = match table.free.pop() {
             Some(i) => {

@@ -2,131 +2,151 @@
 //! value after expansion and typing, under supervisord's key names. tests/supervisord_dialect.rs
 //! compares it with what supervisor 4.3.0's own parser makes of the same file.
 
-use serde_json::{json, Map, Value};
-
 use super::model::{Group, GroupKind, LogTarget, Model, Process, StreamLog};
 use super::types;
+use crate::config::jsonout::Json;
 
-pub fn effective(model: &Model) -> Value {
+pub fn effective(model: &Model) -> String {
     let s = &model.supervisord;
-    let unix = model.unix_http_server.as_ref().map(|u| {
-        json!({
-            "file": u.file.display().to_string(),
-            "chmod": u.chmod,
-            "chown": u.chown.map(|(uid, gid)| json!([uid, gid])),
-            "username": u.username,
-            "password": u.password,
-        })
-    });
-    let inet = model.inet_http_server.as_ref().map(|i| {
-        json!({
-            "port": format!("{}:{}", i.host, i.port),
-            "username": i.username,
-            "password": i.password,
-        })
-    });
-    json!({
-        "dialect": "supervisord",
-        "supervisord": {
-            "logfile": s.logfile,
-            "logfile_maxbytes": s.logfile_maxbytes,
-            "logfile_backups": s.logfile_backups,
-            "loglevel": s.loglevel,
-            "pidfile": s.pidfile,
-            "umask": s.umask,
-            "nodaemon": s.nodaemon,
-            "silent": s.silent,
-            "minfds": s.minfds,
-            "minprocs": s.minprocs,
-            "nocleanup": s.nocleanup,
-            "childlogdir": s.childlogdir,
-            "user": s.user,
-            "directory": s.directory,
-            "strip_ansi": s.strip_ansi,
-            "environment": pairs(&s.environment),
-            "identifier": s.identifier,
-        },
-        "unix_http_server": unix,
-        "inet_http_server": inet,
-        "groups": model.groups.iter().map(group).collect::<Vec<_>>(),
-        "processes": model
-            .groups
-            .iter()
-            .flat_map(|g| g.processes.iter().map(move |p| process(g, p)))
-            .collect::<Vec<_>>(),
-    })
+    let mut j = Json::new();
+    j.begin_object();
+    j.key("dialect").str("supervisord");
+    j.key("supervisord").begin_object();
+    j.key("logfile").str(&s.logfile);
+    j.key("logfile_maxbytes").uint(s.logfile_maxbytes);
+    j.key("logfile_backups").int(s.logfile_backups);
+    j.key("loglevel").str(s.loglevel);
+    j.key("pidfile").str(&s.pidfile);
+    j.key("umask").uint(u64::from(s.umask));
+    j.key("nodaemon").bool(s.nodaemon);
+    j.key("silent").bool(s.silent);
+    j.key("minfds").int(s.minfds);
+    j.key("minprocs").int(s.minprocs);
+    j.key("nocleanup").bool(s.nocleanup);
+    j.key("childlogdir").str(&s.childlogdir);
+    j.key("user").opt_str(s.user.as_deref());
+    j.key("directory").opt_str(s.directory.as_deref());
+    j.key("strip_ansi").bool(s.strip_ansi);
+    j.key("environment").pairs(&s.environment);
+    j.key("identifier").str(&s.identifier);
+    j.end_object();
+    j.key("unix_http_server");
+    match &model.unix_http_server {
+        None => j.null(),
+        Some(u) => {
+            j.begin_object();
+            j.key("file").str(&u.file.display().to_string());
+            j.key("chmod").uint(u64::from(u.chmod));
+            j.key("chown");
+            match u.chown {
+                None => j.null(),
+                Some((uid, gid)) => j.begin_array().int(uid).int(gid).end_array(),
+            };
+            j.key("username").opt_str(u.username.as_deref());
+            j.key("password").opt_str(u.password.as_deref());
+            j.end_object()
+        }
+    };
+    j.key("inet_http_server");
+    match &model.inet_http_server {
+        None => j.null(),
+        Some(i) => {
+            j.begin_object();
+            j.key("port").str(&format!("{}:{}", i.host, i.port));
+            j.key("username").opt_str(i.username.as_deref());
+            j.key("password").opt_str(i.password.as_deref());
+            j.end_object()
+        }
+    };
+    j.key("groups").begin_array();
+    for g in &model.groups {
+        group(&mut j, g);
+    }
+    j.end_array();
+    j.key("processes").begin_array();
+    for g in &model.groups {
+        for p in &g.processes {
+            process(&mut j, g, p);
+        }
+    }
+    j.end_array();
+    j.end_object();
+    j.finish()
 }
 
-fn pairs(pairs: &[(String, String)]) -> Value {
-    let map: Map<String, Value> = pairs
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    Value::Object(map)
-}
-
-fn group(group: &Group) -> Value {
-    let mut out = json!({
-        "name": group.name,
-        "priority": group.priority,
-        "processes": group.processes.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
-    });
+fn group(j: &mut Json, group: &Group) {
+    j.begin_object();
+    j.key("name").str(&group.name);
+    j.key("priority").int(group.priority);
+    j.key("processes")
+        .strs(group.processes.iter().map(|p| p.name.as_str()));
     let kind = match &group.kind {
         GroupKind::Program => "program",
         GroupKind::EventListener {
             buffer_size,
             events,
         } => {
-            out["buffer_size"] = json!(buffer_size);
-            out["events"] = json!(events);
+            j.key("buffer_size").int(*buffer_size);
+            j.key("events").strs(events.iter().map(String::as_str));
             "eventlistener"
         }
         GroupKind::Fcgi { socket } => {
-            out["socket"] = json!(socket.url());
+            j.key("socket").str(&socket.url());
             "fcgi-program"
         }
     };
-    out["kind"] = json!(kind);
-    out
+    j.key("kind").str(kind);
+    j.end_object();
 }
 
-fn process(group: &Group, p: &Process) -> Value {
-    let mut out = json!({
-        "group": group.name,
-        "name": p.name,
-        "command": p.command,
-        "directory": p.directory,
-        "umask": p.umask,
-        "priority": p.priority,
-        "autostart": p.autostart,
-        "autorestart": p.autorestart.name(),
-        "exitcodes": p.exitcodes,
-        "startsecs": p.startsecs,
-        "startretries": p.startretries,
-        "stopsignal": types::signal_name(p.stopsignal),
-        "stopwaitsecs": p.stopwaitsecs,
-        "stopasgroup": p.stopasgroup,
-        "killasgroup": p.killasgroup,
-        "user": p.user.as_ref().map(|(name, _)| name.clone()),
-        "redirect_stderr": p.redirect_stderr,
-        "environment": pairs(&p.environment),
-        "serverurl": p.serverurl,
-    });
-    stream(&mut out, "stdout", &p.stdout);
-    stream(&mut out, "stderr", &p.stderr);
-    out
-}
-
-fn stream(out: &mut Value, name: &str, log: &StreamLog) {
-    let logfile = match &log.logfile {
-        LogTarget::Auto => json!("AUTO"),
-        LogTarget::None => Value::Null,
-        LogTarget::Path(path) => json!(path),
+fn process(j: &mut Json, group: &Group, p: &Process) {
+    j.begin_object();
+    j.key("group").str(&group.name);
+    j.key("name").str(&p.name);
+    j.key("command").str(&p.command);
+    j.key("directory").opt_str(p.directory.as_deref());
+    j.key("umask");
+    match p.umask {
+        Some(umask) => j.uint(u64::from(umask)),
+        None => j.null(),
     };
-    out[format!("{name}_logfile")] = logfile;
-    out[format!("{name}_logfile_maxbytes")] = json!(log.maxbytes);
-    out[format!("{name}_logfile_backups")] = json!(log.backups);
-    out[format!("{name}_capture_maxbytes")] = json!(log.capture_maxbytes);
-    out[format!("{name}_events_enabled")] = json!(log.events_enabled);
-    out[format!("{name}_syslog")] = json!(log.syslog);
+    j.key("priority").int(p.priority);
+    j.key("autostart").bool(p.autostart);
+    j.key("autorestart").str(p.autorestart.name());
+    j.key("exitcodes").begin_array();
+    for code in &p.exitcodes {
+        j.uint(u64::from(*code));
+    }
+    j.end_array();
+    j.key("startsecs").int(p.startsecs);
+    j.key("startretries").int(p.startretries);
+    j.key("stopsignal").str(types::signal_name(p.stopsignal));
+    j.key("stopwaitsecs").int(p.stopwaitsecs);
+    j.key("stopasgroup").bool(p.stopasgroup);
+    j.key("killasgroup").bool(p.killasgroup);
+    j.key("user")
+        .opt_str(p.user.as_ref().map(|(name, _)| name.as_str()));
+    j.key("redirect_stderr").bool(p.redirect_stderr);
+    j.key("environment").pairs(&p.environment);
+    j.key("serverurl").opt_str(p.serverurl.as_deref());
+    stream(j, "stdout", &p.stdout);
+    stream(j, "stderr", &p.stderr);
+    j.end_object();
+}
+
+fn stream(j: &mut Json, name: &str, log: &StreamLog) {
+    j.key(&format!("{name}_logfile"));
+    match &log.logfile {
+        LogTarget::Auto => j.str("AUTO"),
+        LogTarget::None => j.null(),
+        LogTarget::Path(path) => j.str(path),
+    };
+    j.key(&format!("{name}_logfile_maxbytes"))
+        .uint(log.maxbytes);
+    j.key(&format!("{name}_logfile_backups")).int(log.backups);
+    j.key(&format!("{name}_capture_maxbytes"))
+        .uint(log.capture_maxbytes);
+    j.key(&format!("{name}_events_enabled"))
+        .bool(log.events_enabled);
+    j.key(&format!("{name}_syslog")).bool(log.syslog);
 }

@@ -434,7 +434,7 @@ impl<'a> Reader<'_, 'a> {
         key: &str,
         default: &str,
         names: &dyn Lookup,
-        convert: impl Fn(&str) -> Result<T, String>,
+        convert: fn(&str) -> Result<T, String>,
     ) -> Found<T> {
         let value = self.get(key, default, names)?;
         convert(&value).map_err(|m| self.fail(Some(key), m))
@@ -445,7 +445,7 @@ impl<'a> Reader<'_, 'a> {
         &self,
         key: &str,
         names: &dyn Lookup,
-        convert: impl Fn(&str) -> Result<T, String>,
+        convert: fn(&str) -> Result<T, String>,
     ) -> Found<Option<T>> {
         match self.raw(key, names)? {
             None => Ok(None),
@@ -932,7 +932,7 @@ impl<'a> Builder<'a> {
         let stderr_capture = capture("stderr")?;
         let serverurl = r
             .raw("serverurl", &names)?
-            .filter(|u| !u.is_empty() && !u.trim().eq_ignore_ascii_case("AUTO"));
+            .filter(|u| !u.trim().eq_ignore_ascii_case("AUTO"));
         let user = r.optional("user", &names, |u| {
             let uid = name_to_uid(u)?;
             Ok((user_name(uid).unwrap_or_else(|| u.to_string()), uid))
@@ -1394,5 +1394,6 @@ fn tcp_address(value: &str) -> Option<(String, u16)> {
     if !host_ok || !port_ok {
         return None;
     }
-    Some((host.to_string(), port.parse().ok()?))
+    // supervisord keeps the host lower-cased (InetStreamSocketConfig).
+    Some((host.to_lowercase(), port.parse().ok()?))
 }

@@ -309,57 +309,79 @@ fn glob(pattern: &str) -> Vec<PathBuf> {
 mod tests {
     use super::*;
 
+    fn io(e: std::io::Error) -> Located {
+        missing(&e.to_string())
+    }
+
+    fn missing(what: &str) -> Located {
+        Located {
+            message: format!("test: {what}"),
+            file: PathBuf::new(),
+            section: None,
+            key: None,
+            line: None,
+        }
+    }
+
+    fn value(parsed: &Parsed, section: &Section, key: &str) -> String {
+        parsed
+            .get(section, key)
+            .map(|e| e.value.clone())
+            .unwrap_or_default()
+    }
+
     #[test]
-    fn includes_merge_in_sorted_order_and_here_is_each_files_directory() {
+    fn includes_merge_in_sorted_order_and_here_is_each_files_directory() -> Result<(), Located> {
         let dir = std::env::temp_dir().join(format!("sv-read-{}", std::process::id()));
         let conf = dir.join("conf.d");
-        std::fs::create_dir_all(&conf).unwrap();
+        std::fs::create_dir_all(&conf).map_err(io)?;
         std::fs::write(
             dir.join("main.conf"),
             "[supervisord]\nlogfile = %(here)s/main.log ; comment\n\
              [include]\nfiles = conf.d/*.conf nothing/*.conf\n",
         )
-        .unwrap();
-        std::fs::write(conf.join("b.conf"), "[program:x]\ncommand = b\n").unwrap();
+        .map_err(io)?;
+        std::fs::write(conf.join("b.conf"), "[program:x]\ncommand = b\n").map_err(io)?;
         std::fs::write(
             conf.join("a.conf"),
             "[program:x]\ncommand = a\ndirectory = %(here)s\n",
         )
-        .unwrap();
-        std::fs::write(conf.join(".hidden.conf"), "[program:h]\ncommand = h\n").unwrap();
-        let parsed = read(&dir.join("main.conf"), |s| Ok(s.to_string())).unwrap();
-        let x = parsed.section("program:x").unwrap();
-        assert_eq!(
-            parsed.get(x, "command").unwrap().value,
-            "b",
-            "b.conf is read last"
-        );
-        assert_eq!(
-            parsed.get(x, "directory").unwrap().value,
-            conf.display().to_string()
-        );
+        .map_err(io)?;
+        std::fs::write(conf.join(".hidden.conf"), "[program:h]\ncommand = h\n").map_err(io)?;
+        let parsed = read(&dir.join("main.conf"), |s| Ok(s.to_string()))?;
+        let x = parsed
+            .section("program:x")
+            .ok_or_else(|| missing("program:x"))?;
+        assert_eq!(value(&parsed, x, "command"), "b", "b.conf is read last");
+        assert_eq!(value(&parsed, x, "directory"), conf.display().to_string());
         assert_eq!(parsed.files[x.file], conf.join("a.conf"), "first definer");
         assert!(
             parsed.section("program:h").is_none(),
             "no leading-dot match"
         );
-        let sd = parsed.section("supervisord").unwrap();
+        let sd = parsed
+            .section("supervisord")
+            .ok_or_else(|| missing("supervisord"))?;
         assert_eq!(
-            parsed.get(sd, "logfile").unwrap().value,
+            value(&parsed, sd, "logfile"),
             format!("{}/main.log", dir.display())
         );
         assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).map_err(io)?;
+        Ok(())
     }
 
     #[test]
-    fn an_include_without_files_is_refused_where_it_is() {
+    fn an_include_without_files_is_refused_where_it_is() -> Result<(), Located> {
         let dir = std::env::temp_dir().join(format!("sv-read-nofiles-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("main.conf"), "[supervisord]\n\n[include]\n").unwrap();
-        let error = read(&dir.join("main.conf"), |s| Ok(s.to_string())).unwrap_err();
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        std::fs::write(dir.join("main.conf"), "[supervisord]\n\n[include]\n").map_err(io)?;
+        let Err(error) = read(&dir.join("main.conf"), |s| Ok(s.to_string())) else {
+            return Err(missing("the refusal"));
+        };
         assert_eq!(error.line, Some(3));
         assert!(error.message.contains("no files setting"));
-        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).map_err(io)?;
+        Ok(())
     }
 }

@@ -47,19 +47,16 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
                 ));
                 continue;
             }
-            GroupKind::Fcgi { .. } => {
-                warnings.push(format!(
-                    "[fcgi-program:{}] is not run: supervice does not create FastCGI \
-                     sockets yet",
-                    group.name
-                ));
-                continue;
-            }
+            GroupKind::Fcgi { .. } => {}
         }
+        let fcgi = match &group.kind {
+            GroupKind::Fcgi { socket } => Some(socket.clone()),
+            _ => None,
+        };
         let mut members = Vec::new();
         let mut longest = 0u64;
         for process in &group.processes {
-            let program = program(
+            let mut program = program(
                 &model,
                 &group.name,
                 process,
@@ -67,6 +64,9 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
                 auto_tag,
                 &mut warnings,
             )?;
+            if let Some(keys) = program.supervisord.as_mut() {
+                keys.fcgi = fcgi.clone();
+            }
             longest = longest.max(process.stopwaitsecs.max(0) as u64);
             members.push(program.name.clone());
             programs.push(program);
@@ -190,7 +190,12 @@ fn program(
         ("SUPERVISOR_PROCESS_NAME".to_string(), p.name.clone()),
         ("SUPERVISOR_GROUP_NAME".to_string(), group.to_string()),
     ];
-    if let Some(url) = p.serverurl.clone().or_else(|| server_url.clone()) {
+    // An empty `serverurl =` is not AUTO: supervisord then sets no variable at all.
+    let url = match &p.serverurl {
+        None => server_url.clone(),
+        Some(url) => Some(url.clone()).filter(|u| !u.is_empty()),
+    };
+    if let Some(url) = url {
         environment.push(("SUPERVISOR_SERVER_URL".to_string(), url));
     }
     // Both environments may override the SUPERVISOR_* variables, as in supervisord.
@@ -243,6 +248,7 @@ fn program(
             redirect_stderr: p.redirect_stderr,
             umask: p.umask,
             priority: p.priority,
+            fcgi: None,
         }),
     })
 }

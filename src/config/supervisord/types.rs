@@ -148,13 +148,13 @@ pub fn signal_number(text: &str) -> Result<i32, String> {
 
 /// The canonical name of a signal number, without `SIG` (for `--check --json`).
 pub fn signal_name(number: i32) -> &'static str {
-    // The first name listed for a number that has two is the one Python's Signals enum
-    // reports: ABRT over IOT, CHLD over CLD, IO over POLL; 0 and 1 are DFL and HUP.
+    // supervisord's signame(): of two names for a number, the one its table keeps (ABRT
+    // over IOT, CHLD over CLD, POLL over IO); 0 has no SIG name: "signal 0".
     match number {
-        0 => "_DFL",
+        0 => "signal 0",
         6 => "ABRT",
         17 => "CHLD",
-        29 => "IO",
+        29 => "POLL",
         n => SIGNALS
             .iter()
             .find(|(_, v)| *v == n)

@@ -542,3 +542,84 @@ fn check_accepts_a_valid_config_lists_its_warnings_and_leaves_a_running_daemon_a
         "the daemon still answers"
     );
 }
+
+#[test]
+fn check_of_a_supervisord_file_names_the_included_file_section_key_and_line() {
+    let dir = TestDir::new("check-sd-include");
+    std::fs::create_dir_all(dir.join("conf.d")).expect("mkdir");
+    dir.write(
+        "conf.d/web.conf",
+        "[program:web]\ncommand = sleep 30\n\nstartsecs = soon ; a comment\n",
+    );
+    dir.write("conf.d/ok.conf", "[program:ok]\ncommand = sleep 30\n");
+    let config = dir.write(
+        "supervisord.conf",
+        "[supervisord]\nlogfile = {dir}/sd.log\npidfile = {dir}/sd.pid\n\n\
+         [include]\nfiles = conf.d/*.conf\n",
+    );
+    let (code, stdout, stderr) = check_only(&dir, &config);
+    assert_eq!(code, Some(1), "stdout: {stdout}\nstderr: {stderr}");
+    let included = dir.join("conf.d/web.conf").display().to_string();
+    let want = format!(
+        "error: invalid literal for int() with base 10: 'soon' ([program:web] startsecs, \
+         line 4 of {included})"
+    );
+    assert!(stderr.contains(&want), "want {want:?} in {stderr:?}");
+    assert!(!dir.join("sd.pid").exists() && !dir.join("sd.log").exists());
+}
+
+#[test]
+fn check_json_shows_supervisords_expansions_typed() {
+    let dir = TestDir::new("check-sd-json");
+    let config = dir.write(
+        "supervisord.conf",
+        "[supervisord]\nlogfile = %(here)s/sd.log\npidfile = {dir}/sd.pid\n\
+         environment = PROCS=\"2\"\n\n\
+         [program:w]\ncommand = worker --n %(process_num)02d ; inline comment\n\
+         process_name = %(program_name)s_%(process_num)02d\nnumprocs = %(ENV_PROCS)s\n\
+         stdout_logfile_maxbytes = 5 MB\nautorestart = TRUE\nstopsignal = int\n\
+         autorestart = true\n",
+    );
+    let out = std::process::Command::new(common::SUPERVICE)
+        .args(["-c", &config.display().to_string(), "--check", "--json"])
+        .output()
+        .expect("run --check --json");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["dialect"], "supervisord");
+    assert_eq!(
+        json["supervisord"]["logfile"],
+        dir.join("sd.log").display().to_string()
+    );
+    let processes = json["processes"].as_array().expect("processes");
+    let names: Vec<&str> = processes
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["w_00", "w_01"]);
+    let first = &processes[0];
+    assert_eq!(first["group"], "w");
+    assert_eq!(first["command"], "worker --n 00");
+    assert_eq!(first["stdout_logfile_maxbytes"], 5 * 1024 * 1024);
+    assert_eq!(first["autorestart"], "true");
+    assert_eq!(first["stopsignal"], "INT");
+    assert_eq!(first["stdout_logfile"], "AUTO");
+    assert_eq!(first["environment"]["PROCS"], "2");
+}
+
+#[test]
+fn a_file_with_both_dialects_is_refused() {
+    let dir = TestDir::new("check-both");
+    let config = dir.config("[supervisord]\n\n[program:x]\ncommand = sleep 1\n");
+    let (code, _, stderr) = check_only(&dir, &config);
+    assert_eq!(code, Some(1));
+    assert!(
+        stderr.contains("has both a [supervisord] and a [supervice] section"),
+        "{stderr}"
+    );
+}

@@ -12,12 +12,12 @@ use supervice::spawn;
 use supervice::supervisor::Supervisor;
 
 const USAGE: &str =
-    "usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL] [--check]";
+    "usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL] [--check [--json]]";
 
 const HELP: &str = "\
 supervice - keep long-running programs alive
 
-usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL] [--check]
+usage: supervice [-h] [--version] [-c FILE] [-n] [-l LOGFILE] [-e LEVEL] [--check [--json]]
 
 Reads the config FILE, starts its programs and keeps them running: restarts with
 backoff, stop signals to whole process groups, output captured into rotated log
@@ -35,7 +35,10 @@ options:
       --check               read and validate FILE exactly as a start would, print
                             every warning and the first error (with section, key and
                             line) and exit 0 if it is valid, 1 if not; starts nothing
-                            and touches no pidfile, socket or log file
+                            and touches no pidfile, socket or log file; a file with
+                            [supervisord] is read as supervisord's dialect
+      --json                with --check: print the effective configuration of a
+                            supervisord-dialect file as JSON on stdout
       --version             print the version and exit
   -h, --help                print this help and exit
 
@@ -62,6 +65,7 @@ struct Args {
     logfile: Option<PathBuf>,
     loglevel: Option<String>,
     check: bool,
+    json: bool,
 }
 
 enum Parsed {
@@ -77,6 +81,7 @@ fn parse_args() -> Result<Parsed, lexopt::Error> {
         logfile: None,
         loglevel: None,
         check: false,
+        json: false,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -86,6 +91,7 @@ fn parse_args() -> Result<Parsed, lexopt::Error> {
             Short('l') | Long("logfile") => args.logfile = Some(parser.value()?.into()),
             Short('e') | Long("loglevel") => args.loglevel = Some(parser.value()?.string()?),
             Long("check") => args.check = true,
+            Long("json") => args.json = true,
             Long("version") => {
                 println!("supervice {}", env!("CARGO_PKG_VERSION"));
                 return Ok(Parsed::Exit(ExitCode::SUCCESS));
@@ -123,8 +129,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.json && !args.check {
+        eprintln!("{USAGE}\nsupervice: error: --json goes with --check");
+        return ExitCode::from(2);
+    }
     if args.check {
-        return check(&args.config);
+        return check(&args.config, args.json);
     }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -135,9 +145,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// `--check`: the load a start does, and nothing else.
-fn check(path: &std::path::Path) -> ExitCode {
+/// `--check`: the load a start does, and nothing else; with `json`, the effective
+/// configuration on stdout.
+fn check(path: &std::path::Path, json: bool) -> ExitCode {
     let shown = path.display();
+    match config::dialect(path) {
+        Err(e) => {
+            eprintln!("{shown}: error: {e}");
+            return ExitCode::FAILURE;
+        }
+        Ok(config::Dialect::Supervisord) => return check_supervisord(path, json),
+        Ok(config::Dialect::Supervice) => {}
+    }
     match config::load(path) {
         Ok(config) => {
             for warning in &config.warnings {
@@ -153,6 +172,36 @@ fn check(path: &std::path::Path) -> ExitCode {
         }
         Err(e) => {
             eprintln!("{shown}: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_supervisord(path: &std::path::Path, json: bool) -> ExitCode {
+    use supervice::config::supervisord;
+    let shown = path.display();
+    match supervisord::load(path, &supervisord::Context::current()) {
+        Ok(model) => {
+            for warning in &model.warnings {
+                eprintln!("{shown}: warning: {warning}");
+            }
+            if json {
+                println!("{}", supervisord::json::effective(&model));
+            } else {
+                let processes: usize = model.groups.iter().map(|g| g.processes.len()).sum();
+                println!(
+                    "{shown}: OK (supervisord dialect: {} group(s), {processes} process(es), \
+                     {} warning(s))",
+                    model.groups.len(),
+                    model.warnings.len()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("{shown}: error: {error}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -151,6 +151,45 @@ pub fn default_socket_path() -> PathBuf {
 }
 
 /// Reads and validates the config file at `path`.
+/// Which language a config file speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Supervice,
+    Supervisord,
+}
+
+/// A file whose sections (after its includes) contain `[supervisord]` is supervisord's
+/// dialect; one with `[supervice]`, or neither, Supervice's; both is an error. A file
+/// that cannot be read or parsed is left to Supervice's loader, which says why.
+pub fn dialect(path: &Path) -> Result<Dialect, ConfigError> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(Dialect::Supervice);
+    };
+    let options = ini::Options {
+        inline_comments: true,
+        merge_duplicates: true,
+    };
+    let Ok(main) = ini::parse(&text, options) else {
+        return Ok(Dialect::Supervice);
+    };
+    let has = |name: &str| main.sections.iter().any(|s| s.name == name);
+    let mut supervisord = has("supervisord");
+    if !supervisord && has("include") {
+        let context = supervisord::Context::current();
+        supervisord = supervisord::model::read_files(path, &context)
+            .is_ok_and(|parsed| parsed.section("supervisord").is_some());
+    }
+    match (supervisord, has("supervice")) {
+        (true, true) => Err(ConfigError(format!(
+            "{} has both a [supervisord] and a [supervice] section: a file is either \
+             supervisord's dialect or Supervice's, not both",
+            path.display()
+        ))),
+        (true, false) => Ok(Dialect::Supervisord),
+        (false, _) => Ok(Dialect::Supervice),
+    }
+}
+
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     if !path.exists() {
         return Err(ConfigError(format!(

@@ -50,7 +50,7 @@
 #   - "processes": the names of group.process_configs in stored order.
 #   - eventlistener: "buffer_size" int; "events": sorted EventTypes names of pool_events.
 #   - fcgi-program: "socket": socket_config.url: "unix://" + normalize_path(path), or
-#     "tcp://%s:%d" % (host, port) with the host as written.
+#     "tcp://%s:%d" % (host, port) with the host lower-cased (InetStreamSocketConfig).
 # - "processes": every pconfig of every group, groups in the order above.
 #   - "user": pwd.getpwuid(pconfig.uid).pw_name, or null when no user is set. A numeric
 #     user=1000 prints the name of uid 1000.
@@ -63,7 +63,9 @@
 #   - "stdout_logfile"/"stderr_logfile": Automatic -> "AUTO"; None (NONE/OFF, "syslog"
 #     rewritten to *_syslog=true, and stderr when redirect_stderr) -> null; a path -> the
 #     stored string ("~" expanded, NOT made absolute, not normalized).
-#   - "serverurl": null when unset or AUTO (any case); else the stored string.
+#   - "serverurl": null when unset or AUTO (any case, stripped); else the stored string.
+#     An empty `serverurl =` stays "": it is not AUTO (spawn falls back to supervisord's
+#     URL only for None, and sets no SUPERVISOR_SERVER_URL at all for "").
 #   - "environment": pconfig.environment after read_config's merge ([supervisord]
 #     environment, then the program's own on top).
 #   - "directory": the stored string or null; "umask": int or null; "exitcodes": the

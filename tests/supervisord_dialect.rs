@@ -376,7 +376,7 @@ fn check(paths: &Paths, case: &Case, dir: &Path) -> (String, Option<String>) {
                      print its JSON; ours: {ours:?}"
                 );
             }
-            (None, _) => compare(&want, &ours, &mut failure),
+            (None, _) => compare(case, &want, &ours, &mut failure),
         }
     }
 
@@ -390,8 +390,9 @@ fn check(paths: &Paths, case: &Case, dir: &Path) -> (String, Option<String>) {
     (summary, failure)
 }
 
-/// Refuses ⇔ refuses; where both accept, the same document.
-fn compare(want: &Outcome, ours: &Outcome, failure: &mut String) {
+/// Refuses ⇔ refuses; where both accept, the same document. Where both refuse, ours names
+/// the file and the line (the issue asks it of every refusal; supervisord's often do not).
+fn compare(case: &Case, want: &Outcome, ours: &Outcome, failure: &mut String) {
     match (want, ours) {
         (Outcome::Accepted(want), Outcome::Accepted(got)) => {
             let mut diffs = Vec::new();
@@ -403,7 +404,18 @@ fn compare(want: &Outcome, ours: &Outcome, failure: &mut String) {
                 let _ = writeln!(failure, "  ... and {} more", diffs.len() - 12);
             }
         }
-        (Outcome::Refused(_), Outcome::Refused(_)) => {}
+        (Outcome::Refused(_), Outcome::Refused(m)) => {
+            let name = case.label.rsplit('/').next().unwrap_or(&case.label);
+            let names_line = m
+                .match_indices("line ")
+                .any(|(i, _)| m[i + 5..].starts_with(|c: char| c.is_ascii_digit()));
+            if !m.contains(name) || !names_line {
+                let _ = writeln!(
+                    failure,
+                    "  both refuse it, but ours does not name the file ({name}) and line: {m}"
+                );
+            }
+        }
         (Outcome::Refused(m), Outcome::Accepted(_)) => {
             let _ = writeln!(failure, "  the reference refuses it ({m}); ours accepts it");
         }

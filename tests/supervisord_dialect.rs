@@ -41,6 +41,9 @@ const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     ("HOME", "/root"),
     ("LANG", "C.UTF-8"),
+    // Python would otherwise add LC_CTYPE to its own environment (PEP 538) in a C locale,
+    // and the reference would see an ENV_LC_CTYPE ours does not.
+    ("PYTHONCOERCECLOCALE", "0"),
     ("API_PORT", "8080"),
     ("CELERY_MAIN_OPTIONS", "--concurrency=2"),
     ("CVAT_REDIS_HOST", "redis"),

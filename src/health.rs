@@ -130,6 +130,7 @@ pub fn run_script(
         directory,
         credentials,
         pdeathsig: true,
+        umask: None,
     };
     match spawn::spawn(spec, stdio) {
         Ok(child) => Ok(Script {
@@ -186,6 +187,7 @@ pub fn run_resolver(
         directory: None,
         credentials: None,
         pdeathsig: true,
+        umask: None,
     };
     match spawn::spawn(spec, stdio) {
         Ok(child) => Ok(Script {

@@ -75,6 +75,37 @@ impl Exit {
     }
 }
 
+/// supervisord's `autorestart`, for a run that reached RUNNING and then exited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoRestart {
+    Never,
+    /// When the exit code is not in `exitcodes` (supervisord's default).
+    Unexpected,
+    Always,
+}
+
+impl AutoRestart {
+    /// supervisord's spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            AutoRestart::Never => "false",
+            AutoRestart::Unexpected => "unexpected",
+            AutoRestart::Always => "true",
+        }
+    }
+}
+
+/// The rules of supervisord's state machine, for a program of a supervisord file:
+/// a start that fails (spawn error, or an exit within startsecs) goes STARTING → BACKOFF
+/// and is retried `startretries` times whatever `autorestart` says, waiting 1 s, 2 s...
+/// then FATAL; a run that ended is EXITED, expected when its exit code is in
+/// `exitcodes`, and restarted per `autorestart`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supervisord {
+    pub autorestart: AutoRestart,
+    pub exitcodes: Vec<u8>,
+}
+
 /// The settings the state machine acts on; replaced when a reload changes the program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -85,6 +116,8 @@ pub struct Policy {
     pub stopwaitsecs_ms: u64,
     /// Consecutive health failures before UNHEALTHY (0 acts as 1); `None` without checks.
     pub health_retries: Option<u32>,
+    /// supervisord's rules instead of Supervice's (`autorestart` above is then unused).
+    pub supervisord: Option<Supervisord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +209,8 @@ pub struct Lifecycle {
     /// healthcheck_retries of the checks running for this run: a reload does not
     /// change the checks of a run already going. `None` when no checks run.
     run_health: Option<u32>,
+    /// Whether the last exit after RUNNING was expected (supervisord's rules).
+    expected: Option<bool>,
 }
 
 pub type Actions = Vec<Action>;
@@ -197,7 +232,13 @@ impl Lifecycle {
             health_restarts: 0,
             healthy: None,
             run_health: None,
+            expected: None,
         }
+    }
+
+    /// Under supervisord's rules, whether the last run's exit code was in `exitcodes`.
+    pub fn exit_expected(&self) -> Option<bool> {
+        self.expected
     }
 
     pub fn name(&self) -> &str {
@@ -269,6 +310,7 @@ impl Lifecycle {
             (Starting, Event::Timer) => self.running(now, out),
             (Starting, Event::Exited(exit)) => self.early_exit(exit, now, out),
             (Running | Unhealthy, Event::Exited(exit)) => self.run_ended(exit, now, out),
+            (Exited, Event::Timer) => self.respawn_due(now, out),
             (Stopping, Event::Exited(_)) => self.stopped(now, out),
             (Stopping, Event::Timer) => self.escalate(now, out),
             (Backoff, Event::Timer) => self.backoff_over(now, out),
@@ -304,7 +346,8 @@ impl Lifecycle {
     /// STOPPED/EXITED/FATAL/BACKOFF → STARTING, counters cleared.
     fn start(&mut self, now: u64, out: &mut Actions) {
         self.want();
-        if self.state == State::Backoff {
+        // BACKOFF, and EXITED under supervisord's rules, may wait on a timer.
+        if matches!(self.state, State::Backoff | State::Exited) {
             out.push(Action::Disarm);
         }
         if self.state != State::Stopped {
@@ -417,6 +460,12 @@ impl Lifecycle {
     fn spawn_failed(&mut self, permanent: bool, reason: &str, now: u64, out: &mut Actions) {
         self.pid = None;
         out.push(Action::Disarm);
+        if self.policy.supervisord.is_some() {
+            // supervisord retries every spawn error (its "spawnerr") through BACKOFF.
+            let msg = format!("spawnerr: {reason} ({})", self.name);
+            self.log(out, Level::Info, msg);
+            return self.supervisord_failed_start(now, out);
+        }
         if permanent {
             self.wants_run = false;
             let msg = format!("{} failed permanently: {reason}", self.name);
@@ -430,9 +479,14 @@ impl Lifecycle {
     }
 
     /// STARTING → EXITED: gone within startsecs, whatever the exit code.
-    fn early_exit(&mut self, _exit: Exit, now: u64, out: &mut Actions) {
+    fn early_exit(&mut self, exit: Exit, now: u64, out: &mut Actions) {
         self.pid = None;
         out.push(Action::Disarm);
+        if self.policy.supervisord.is_some() {
+            let msg = format!("exited: {} ({}; not expected)", self.name, exit_text(exit));
+            self.log(out, Level::Warning, msg);
+            return self.supervisord_failed_start(now, out);
+        }
         let secs = self.policy.startsecs_ms / 1000;
         let msg = format!(
             "{} exited before startsecs ({secs}s): start attempt failed",
@@ -465,6 +519,24 @@ impl Lifecycle {
         }
     }
 
+    /// supervisord: STARTING → BACKOFF, 1 s more each time; FATAL past startretries.
+    fn supervisord_failed_start(&mut self, now: u64, out: &mut Actions) {
+        self.failures += 1;
+        if self.failures > self.policy.startretries {
+            self.wants_run = false;
+            self.failures = 0;
+            let msg = format!(
+                "gave up: {} entered FATAL state, too many start retries too quickly",
+                self.name
+            );
+            self.log(out, Level::Info, msg);
+            self.enter(State::Backoff, out);
+            self.enter(State::Fatal, out);
+            return;
+        }
+        self.backoff(u64::from(self.failures), now, out);
+    }
+
     fn backoff(&mut self, secs: u64, now: u64, out: &mut Actions) {
         self.log(
             out,
@@ -481,6 +553,36 @@ impl Lifecycle {
         self.running_since = None;
         self.failures = 0;
         self.stop_health(out);
+        if let Some(rules) = &self.policy.supervisord {
+            let expected = matches!(exit, Exit::Code(c) if u8::try_from(c).is_ok_and(|c| rules.exitcodes.contains(&c)));
+            let restart = match rules.autorestart {
+                AutoRestart::Always => true,
+                AutoRestart::Unexpected => !expected,
+                AutoRestart::Never => false,
+            };
+            self.expected = Some(expected);
+            let how = if expected { "expected" } else { "not expected" };
+            let msg = format!("exited: {} ({}; {how})", self.name, exit_text(exit));
+            let level = if expected {
+                Level::Info
+            } else {
+                Level::Warning
+            };
+            self.log(out, level, msg);
+            self.enter(State::Exited, out);
+            if !restart || !self.wants_run {
+                self.wants_run = false;
+                return;
+            }
+            // A run shorter than a second is respawned a second later (supervisord's loop
+            // does the same), so a program that exits at once cannot spin.
+            if now.saturating_sub(self.spawned_at) < MIN_RUN_FOR_IMMEDIATE_RESPAWN_MS {
+                out.push(Action::Arm(now.saturating_add(1_000)));
+            } else {
+                self.spawn(now, out);
+            }
+            return;
+        }
         let msg = format!("{} exited with code {}", self.name, exit.rc());
         self.log(out, Level::Info, msg);
         self.enter(State::Exited, out);
@@ -491,6 +593,13 @@ impl Lifecycle {
         if now.saturating_sub(self.spawned_at) < MIN_RUN_FOR_IMMEDIATE_RESPAWN_MS {
             self.backoff(1, now, out);
         } else {
+            self.spawn(now, out);
+        }
+    }
+
+    /// EXITED timer (supervisord's rules): the delayed respawn of a short run.
+    fn respawn_due(&mut self, now: u64, out: &mut Actions) {
+        if self.wants_run {
             self.spawn(now, out);
         }
     }
@@ -597,6 +706,17 @@ impl Lifecycle {
 
     fn log(&self, out: &mut Actions, level: Level, message: String) {
         out.push(Action::Log(level, message));
+    }
+}
+
+/// supervisord's words for an exit: `exit status 1`, `terminated by SIGTERM`.
+fn exit_text(exit: Exit) -> String {
+    match exit {
+        Exit::Code(code) => format!("exit status {code}"),
+        Exit::Signal(signal) => match Signal::try_from(signal) {
+            Ok(s) => format!("terminated by {}", s.as_str()),
+            Err(_) => format!("terminated by signal {signal}"),
+        },
     }
 }
 

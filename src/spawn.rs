@@ -198,6 +198,7 @@ struct Plan {
     directory: Option<CString>,
     credentials: Option<Credentials>,
     pdeathsig: bool,
+    umask: Option<u32>,
     parent: libc::pid_t,
 }
 
@@ -228,6 +229,8 @@ pub struct Spec<'a> {
     pub directory: Option<&'a Path>,
     pub credentials: Option<Credentials>,
     pub pdeathsig: bool,
+    /// The child's umask (supervisord's `umask`); `None` keeps the daemon's.
+    pub umask: Option<u32>,
 }
 
 /// The fd limit the daemon was started with, which children get back.
@@ -279,6 +282,7 @@ pub fn spawn(spec: Spec<'_>, stdio: Stdio) -> Result<Child, SpawnError> {
         directory,
         credentials: spec.credentials,
         pdeathsig: spec.pdeathsig,
+        umask: spec.umask,
         parent: std::process::id() as libc::pid_t,
     };
     let argv_ptrs = null_terminated(&plan.argv);
@@ -450,6 +454,9 @@ unsafe fn exec_child(
         if libc::chdir(dir.as_ptr()) < 0 {
             fail(Step::Chdir);
         }
+    }
+    if let Some(mask) = plan.umask {
+        libc::umask(mask as libc::mode_t);
     }
     // Ignored dispositions (the daemon ignores SIGPIPE) survive exec; reset them all,
     // SIGRTMAX and the C library's own signals included.

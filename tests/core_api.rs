@@ -199,11 +199,20 @@ fn commands_publish_what_happened() {
     assert_eq!(again, talker, "the freed id is reused");
     assert_ne!(core.view(again).expect("view").serial, serial);
 
-    // stop_all at shutdown: nothing is left, and nothing new starts.
+    // Shutdown: nothing is left, and nothing new starts.
     core.start(sleeper);
     let pid = core.view(sleeper).and_then(|v| v.pid).expect("respawned");
     guard.0.push(pid);
-    core.stop_all();
+    core.stop_accepting();
+    let stages = core.shutdown_stages();
+    assert_eq!(
+        stages.len(),
+        1,
+        "Supervice's dialect stops everything at once"
+    );
+    for id in stages.into_iter().flatten() {
+        core.stop(id);
+    }
     notes.clear();
     until(&mut core, &mut notes, "every child gone", |_| {
         !core_has_child(pid)

@@ -207,6 +207,20 @@ fn check_supervisord(path: &std::path::Path, json: bool) -> ExitCode {
     }
 }
 
+/// supervisord's startup cleanup of AUTO logs left by earlier runs (unless nocleanup).
+fn cleanup_auto_logs(path: &std::path::Path) {
+    use supervice::config::supervisord;
+    let Ok(model) = supervisord::load(path, &supervisord::Context::current()) else {
+        return;
+    };
+    if model.supervisord.nocleanup {
+        return;
+    }
+    for problem in supervisord::runtime::purge_auto_logs(&model) {
+        log::warn!("{problem}");
+    }
+}
+
 fn run(args: Args) -> Result<(), String> {
     let level_override = match &args.loglevel {
         None => None,
@@ -222,12 +236,17 @@ fn run(args: Args) -> Result<(), String> {
         format!("Failed to load config '{}': {e}", args.config.display())
     })?;
 
+    // supervisord's `nodaemon = true` in the file means what -n means.
+    let nodaemon = args.nodaemon || config.global.nodaemon;
+    if config.dialect == config::Dialect::Supervisord {
+        cleanup_auto_logs(&args.config);
+    }
     let logfile = args
         .logfile
         .clone()
         .or_else(|| config.global.logfile.clone());
     let logfile = match logfile {
-        None if !args.nodaemon => {
+        None if !nodaemon => {
             eprintln!("Warning: no logfile configured, using 'supervice.log'");
             Some(PathBuf::from("supervice.log"))
         }
@@ -238,7 +257,7 @@ fn run(args: Args) -> Result<(), String> {
 
     spawn::cloexec_inherited_fds();
     spawn::raise_fd_limit();
-    let readiness = if args.nodaemon {
+    let readiness = if nodaemon {
         Readiness::foreground()
     } else {
         daemon::detach().map_err(|e| format!("supervice: cannot detach: {e}"))?

@@ -97,6 +97,8 @@ pub(crate) fn universal_lines(text: &str) -> impl Iterator<Item = &str> {
 
 pub fn parse(text: &str, options: Options) -> Result<Ini, IniError> {
     let mut ini = Ini::default();
+    // Section names seen, to their index: a lookup per header stays O(1) in big files.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut target = Target::None;
     // The value being built: (target entry index, collected lines).
     let mut open_value: Option<(usize, Vec<String>)> = None;
@@ -135,7 +137,7 @@ pub fn parse(text: &str, options: Options) -> Result<Ini, IniError> {
                 target = Target::Defaults;
                 continue;
             }
-            if let Some(i) = ini.sections.iter().position(|s| s.name == name) {
+            if let Some(&i) = seen.get(name) {
                 if options.merge_duplicates {
                     target = Target::Section(i);
                     continue;
@@ -145,6 +147,7 @@ pub fn parse(text: &str, options: Options) -> Result<Ini, IniError> {
                     message: format!("section '{name}' already exists"),
                 });
             }
+            seen.insert(name.to_string(), ini.sections.len());
             ini.sections.push(Section {
                 name: name.to_string(),
                 line: line_no,

@@ -93,6 +93,8 @@ pub struct Global {
     pub shutdown_timeout: Duration,
     pub log_maxbytes: u64,
     pub log_backups: u32,
+    /// Stay in the foreground as with `-n` (supervisord's `nodaemon`).
+    pub nodaemon: bool,
 }
 
 impl Default for Global {
@@ -106,6 +108,7 @@ impl Default for Global {
             shutdown_timeout: Duration::from_secs(30),
             log_maxbytes: 52_428_800,
             log_backups: 10,
+            nodaemon: false,
         }
     }
 }
@@ -120,6 +123,8 @@ pub struct Group {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub path: PathBuf,
+    /// The language the file was written in: it decides a few rules (shutdown order).
+    pub dialect: Dialect,
     pub global: Global,
     pub programs: Vec<Program>,
     /// Explicit groups, then the implicit group of every program in none.
@@ -150,7 +155,6 @@ pub fn default_socket_path() -> PathBuf {
     home.join(".supervice.sock")
 }
 
-/// Reads and validates the config file at `path`.
 /// Which language a config file speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -190,7 +194,48 @@ pub fn dialect(path: &Path) -> Result<Dialect, ConfigError> {
     }
 }
 
+/// Reads and validates the config file at `path`, in its dialect.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    match dialect(path)? {
+        Dialect::Supervice => load_supervice(path),
+        Dialect::Supervisord => load_supervisord(path),
+    }
+}
+
+/// A supervisord file as the daemon runs it; the first refusal (all of them with
+/// `--check`).
+fn load_supervisord(path: &Path) -> Result<Config, ConfigError> {
+    let context = supervisord::Context::current();
+    let model = supervisord::load(path, &context).map_err(|errors| {
+        let first = errors.first().map_or_else(String::new, ToString::to_string);
+        match errors.len() {
+            0 | 1 => ConfigError(first),
+            n => ConfigError(format!(
+                "{first} (and {} more; `supervice -c {} --check` lists them)",
+                n - 1,
+                path.display()
+            )),
+        }
+    })?;
+    supervisord::runtime::into_config(model, auto_tag())
+}
+
+/// Makes this daemon's AUTO log names its own; the same for every load in the process
+/// (and in the detached daemon, which inherits it), so a reload sees no changed path.
+fn auto_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let mut bytes = [0u8; 4];
+        let random = std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+        if random.is_err() {
+            bytes = std::process::id().to_le_bytes();
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    })
+}
+
+fn load_supervice(path: &Path) -> Result<Config, ConfigError> {
     if !path.exists() {
         return Err(ConfigError(format!(
             "Config file not found: {}",
@@ -264,6 +309,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
     let groups = build_groups(&group_sections, &ini.defaults, &mut programs, &mut warnings)?;
     Ok(Config {
         path: path.to_path_buf(),
+        dialect: Dialect::Supervice,
         global,
         programs,
         groups,
@@ -403,6 +449,7 @@ fn parse_global(ctx: &Ctx<'_>) -> Result<Global, ConfigError> {
         shutdown_timeout,
         log_maxbytes,
         log_backups: u32::try_from(log_backups).unwrap_or(u32::MAX),
+        nodaemon: false,
     })
 }
 

@@ -118,6 +118,22 @@ pub struct LogFile {
     pub backups: u32,
 }
 
+/// What a program of a supervisord file has beyond Supervice's keys, and how its
+/// instance behaves differently (`None` in Supervice's dialect).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupervisordKeys {
+    pub autorestart: crate::lifecycle::AutoRestart,
+    pub exitcodes: Vec<u8>,
+    /// Stop signals go to the process group, not only the main process.
+    pub stopasgroup: bool,
+    /// The SIGKILL after stopwaitsecs goes to the process group.
+    pub killasgroup: bool,
+    /// stderr goes where stdout goes.
+    pub redirect_stderr: bool,
+    pub umask: Option<u32>,
+    pub priority: i64,
+}
+
 /// One `[program:NAME]`, typed and validated; templates not yet expanded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Program {
@@ -143,6 +159,7 @@ pub struct Program {
     pub pdeathsig: bool,
     pub reconcile: Reconcile,
     pub health: Health,
+    pub supervisord: Option<SupervisordKeys>,
 }
 
 /// One process slot of a program, every template expanded. Reload compares these.
@@ -170,6 +187,7 @@ pub struct Instance {
     pub pdeathsig: bool,
     pub reconcile: Reconcile,
     pub health: Health,
+    pub supervisord: Option<SupervisordKeys>,
 }
 
 impl Program {
@@ -220,6 +238,7 @@ impl Program {
             pdeathsig: self.pdeathsig,
             reconcile: self.reconcile,
             health: self.health.clone(),
+            supervisord: self.supervisord.clone(),
         }
     }
 }
@@ -473,6 +492,7 @@ pub fn parse(
         pdeathsig,
         reconcile,
         health,
+        supervisord: None,
     })
 }
 

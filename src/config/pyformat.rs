@@ -22,6 +22,44 @@ pub enum Value {
 /// The names a value may use. Sorted, as supervisord lists them in its error message.
 pub type Names = BTreeMap<String, Value>;
 
+/// Where `%(name)s` looks names up: a `Names`, or `Layers` of them.
+pub trait Lookup {
+    fn value(&self, name: &str) -> Option<&Value>;
+    /// Every name, sorted (for the error that lists them).
+    fn available(&self) -> Vec<&str>;
+}
+
+impl Lookup for Names {
+    fn value(&self, name: &str) -> Option<&Value> {
+        self.get(name)
+    }
+
+    fn available(&self) -> Vec<&str> {
+        self.keys().map(String::as_str).collect()
+    }
+}
+
+/// A small mapping in front of a large shared one (a section's own names over the
+/// environment's), so that the large one is not copied for every section.
+pub struct Layers<'a> {
+    pub top: &'a Names,
+    pub base: &'a dyn Lookup,
+}
+
+impl Lookup for Layers<'_> {
+    fn value(&self, name: &str) -> Option<&Value> {
+        self.top.get(name).or_else(|| self.base.value(name))
+    }
+
+    fn available(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = self.top.available();
+        all.extend(self.base.available());
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FormatError {
     /// `%(name)s` with a name not in the mapping (Python's KeyError).
@@ -33,7 +71,7 @@ pub enum FormatError {
 }
 
 /// `template % names`.
-pub fn format(template: &str, names: &Names) -> Result<String, FormatError> {
+pub fn format(template: &str, names: &(impl Lookup + ?Sized)) -> Result<String, FormatError> {
     let chars: Vec<char> = template.chars().collect();
     let mut out = String::with_capacity(template.len());
     let mut i = 0;
@@ -107,7 +145,7 @@ pub fn format(template: &str, names: &Names) -> Result<String, FormatError> {
             return Err(FormatError::Unnamed(start));
         };
         let value = names
-            .get(&key)
+            .value(&key)
             .ok_or_else(|| FormatError::Missing(key.clone()))?;
         if conversion == '%' {
             out.push('%');
@@ -122,10 +160,17 @@ pub fn format(template: &str, names: &Names) -> Result<String, FormatError> {
 
 /// supervisord's `expand()`: `template % names`, its errors worded as supervisord words
 /// them, `what` naming the value (`program:web.command`, or just `environment`).
-pub fn expand(template: &str, names: &Names, what: &str) -> Result<String, String> {
+pub fn expand(
+    template: &str,
+    names: &(impl Lookup + ?Sized),
+    what: &str,
+) -> Result<String, String> {
+    if !template.contains('%') {
+        return Ok(template.to_string());
+    }
     format(template, names).map_err(|e| match e {
         FormatError::Missing(name) => {
-            let available: Vec<&str> = names.keys().map(String::as_str).collect();
+            let available: Vec<&str> = names.available();
             format!(
                 "Format string {} for {} contains names ({}) which cannot be expanded. \
                  Available names: {}",

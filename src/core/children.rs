@@ -54,7 +54,17 @@ impl Core {
             SpawnError::from_errno(Errno::from_raw(e.raw_os_error().unwrap_or(0)), what)
         };
         let (stdout_read, stdout_write) = child_end(&stdout).map_err(|e| io_err(e, "pipe"))?;
-        let (stderr_read, stderr_write) = child_end(&stderr).map_err(|e| io_err(e, "pipe"))?;
+        let redirect = config
+            .supervisord
+            .as_ref()
+            .is_some_and(|k| k.redirect_stderr);
+        let (stderr_read, stderr_write) = if redirect {
+            // redirect_stderr: fd 2 is the same pipe (or /dev/null) as fd 1.
+            let dup = stdout_write.try_clone().map_err(|e| io_err(e, "dup"))?;
+            (None, dup)
+        } else {
+            child_end(&stderr).map_err(|e| io_err(e, "pipe"))?
+        };
         let stdin = spawn::dev_null(false).map_err(|e| io_err(e, "/dev/null"))?;
 
         let cwd = match &config.directory {
@@ -84,6 +94,7 @@ impl Core {
             directory: config.directory.as_deref(),
             credentials,
             pdeathsig: config.pdeathsig,
+            umask: config.supervisord.as_ref().and_then(|k| k.umask),
         };
         let child = spawn::spawn(spec, stdio)?;
         if let Some(slot) = self.slot_mut(index) {

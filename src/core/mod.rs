@@ -21,7 +21,7 @@ use log::{debug, error, info, warn};
 use nix::sys::signal::Signal;
 
 use crate::config::{Config, Instance, LogLevel};
-use crate::lifecycle::{Action, Event, Lifecycle, Policy};
+use crate::lifecycle::{Action, Event, Lifecycle, Policy, Supervisord};
 pub use crate::lifecycle::{Exit, State};
 use crate::reactor::{Reactor, Source, TimerKey};
 use crate::reconcile::Record;
@@ -155,6 +155,20 @@ fn policy(instance: &Instance) -> Policy {
             crate::config::HealthCheck::None => None,
             _ => Some(instance.health.retries),
         },
+        supervisord: instance.supervisord.as_ref().map(|k| Supervisord {
+            autorestart: k.autorestart,
+            exitcodes: k.exitcodes.clone(),
+        }),
+    }
+}
+
+/// Whether `signal` goes to the child's process group (Supervice always; supervisord
+/// per stopasgroup/killasgroup) or to its main process only.
+fn to_group(instance: &Instance, signal: Signal) -> bool {
+    match &instance.supervisord {
+        None => true,
+        Some(keys) if signal == Signal::SIGKILL => keys.killasgroup,
+        Some(keys) => keys.stopasgroup,
     }
 }
 
@@ -248,21 +262,54 @@ impl Core {
     /// Sends a signal to the running child's process group; its state is unchanged (an
     /// exit it causes is handled like any other).
     pub fn signal(&mut self, id: Id, signal: Signal) -> bool {
-        match self.slot(id).and_then(|s| s.life.pid()) {
-            Some(pid) => {
-                signal_and_continue(pid, signal);
-                true
-            }
-            None => false,
+        let Some(slot) = self.slot(id) else {
+            return false;
+        };
+        let Some(pid) = slot.life.pid() else {
+            return false;
+        };
+        if to_group(&slot.config, signal) {
+            signal_and_continue(pid, signal);
+        } else if let Err(e) = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal) {
+            debug!("signal {signal} to {pid}: {e}");
         }
+        true
     }
 
-    /// Stops every instance, at shutdown; nothing new starts after this.
-    pub fn stop_all(&mut self) {
-        self.accepting = false;
-        for id in 0..self.table.slots.len() {
-            self.drive(id, Event::Stop);
+    /// The order of a shutdown: batches of instances, each stopped once the one before
+    /// is down. Supervice stops everything at once; supervisord one group at a time, the
+    /// highest priority value first (groups are kept in ascending order).
+    pub fn shutdown_stages(&self) -> Vec<Vec<Id>> {
+        let all = || self.table.order.clone();
+        if self.config.dialect == crate::config::Dialect::Supervice {
+            return vec![all()];
         }
+        let mut stages: Vec<Vec<Id>> = self
+            .config
+            .groups
+            .iter()
+            .rev()
+            .filter_map(|g| self.group(&g.name))
+            .collect();
+        let grouped: std::collections::HashSet<Id> = stages.iter().flatten().copied().collect();
+        let rest: Vec<Id> = all()
+            .into_iter()
+            .filter(|id| !grouped.contains(id))
+            .collect();
+        stages.push(rest);
+        stages.retain(|stage| !stage.is_empty());
+        stages
+    }
+
+    /// Nothing new starts from now on (shutdown).
+    pub fn stop_accepting(&mut self) {
+        self.accepting = false;
+    }
+
+    /// Any of these instances still has a child.
+    pub fn any_child_of(&self, ids: &[Id]) -> bool {
+        ids.iter()
+            .any(|&id| self.slot(id).is_some_and(|s| s.life.pid().is_some()))
     }
 
     /// SIGKILLs every group still alive, lingering ones included.
@@ -496,6 +543,8 @@ impl Core {
             Event::Kill => Some(Signal::SIGKILL),
             _ => None,
         };
+        // Groups left behind are stopped with the program only when its stops go to groups.
+        let lingering = lingering.filter(|&s| to_group(&slot.config, s));
         slot.life.handle(event, now, &mut actions);
         if let Some(signal) = lingering {
             self.signal_lingering(index, signal);

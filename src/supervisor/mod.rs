@@ -55,6 +55,10 @@ pub struct Supervisor {
     shutdown_recheck: bool,
     /// The notifications being delivered (kept to reuse its allocation).
     notes: Vec<Notification>,
+    /// Shutdown batches still to stop, next first (see `Core::shutdown_stages`); the
+    /// one being stopped is `stopping`.
+    stages: Vec<Vec<crate::core::Id>>,
+    stopping: Vec<crate::core::Id>,
 }
 
 impl Supervisor {
@@ -84,6 +88,8 @@ impl Supervisor {
             shutdown: Shutdown::Running,
             shutdown_recheck: false,
             notes: Vec::new(),
+            stages: Vec::new(),
+            stopping: Vec::new(),
         })
     }
 

@@ -23,7 +23,10 @@ impl Supervisor {
         for frontend in &mut self.frontends {
             frontend.close(&mut self.core);
         }
-        self.core.stop_all();
+        self.core.stop_accepting();
+        self.stages = self.core.shutdown_stages();
+        self.stages.reverse();
+        self.next_stage();
         let timeout = self.core.config().global.shutdown_timeout;
         let key = TimerKey::Loop(LoopTimer::ShutdownTimeout);
         self.core.reactor().arm_in(timeout, key);
@@ -42,14 +45,36 @@ impl Supervisor {
             left.join(", ")
         );
         self.shutdown = Shutdown::Killing;
+        self.stages.clear();
         self.core.kill_all();
         let key = TimerKey::Loop(LoopTimer::ShutdownGrace);
         self.core.reactor().arm_in(SHUTDOWN_KILL_GRACE, key);
     }
 
+    /// Stops the next batch of instances (all of them at once in Supervice's dialect).
+    fn next_stage(&mut self) {
+        let Some(stage) = self.stages.pop() else {
+            self.stopping.clear();
+            return;
+        };
+        for &id in &stage {
+            self.core.stop(id);
+        }
+        self.stopping = stage;
+    }
+
     pub(super) fn check_shutdown_done(&mut self) {
-        if !matches!(self.shutdown, Shutdown::Stopping | Shutdown::Killing) || self.core.any_child()
+        if !matches!(self.shutdown, Shutdown::Stopping | Shutdown::Killing) {
+            return;
+        }
+        // supervisord's order: the next group only once this one is down.
+        while self.shutdown == Shutdown::Stopping
+            && !self.stages.is_empty()
+            && !self.core.any_child_of(&self.stopping)
         {
+            self.next_stage();
+        }
+        if self.core.any_child() {
             return;
         }
         // Every loop turn lands here: with a recheck armed, its timer looks next, so the

@@ -5,6 +5,7 @@
 pub mod json;
 pub mod model;
 pub mod read;
+pub mod runtime;
 pub mod types;
 
 pub use model::{load, Context, Model};

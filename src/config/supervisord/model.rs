@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::read::{self, Entry, Located, Parsed, Section};
 use super::types::{self, AutoRestart};
-use crate::config::pyformat::{self, Names, Value};
+use crate::config::pyformat::{self, Layers, Lookup, Names, Value};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Supervisord {
@@ -240,6 +240,7 @@ pub fn load(path: &Path, context: &Context) -> Result<Model, Vec<Located>> {
     let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let here = read::absolute_dir(&path).display().to_string();
     let environ = environ_names(context);
+    forget_directories();
     let parsed = read_files(&path, context).map_err(|e| vec![e])?;
     let mut builder = Builder {
         parsed: &parsed,
@@ -307,25 +308,28 @@ impl<'a> Reader<'_, 'a> {
     }
 
     /// The expanded value, or `None` when unset.
-    fn raw(&self, key: &str, names: &Names) -> Found<Option<String>> {
-        let Some(entry) = self.entry(key) else {
-            return Ok(None);
-        };
+    fn raw(&self, key: &str, names: &dyn Lookup) -> Found<Option<String>> {
+        match self.entry(key) {
+            None => Ok(None),
+            Some(entry) => self.expand(&entry.value, key, names).map(Some),
+        }
+    }
+
+    /// `text % names` for `key` (most values have no `%` and are taken as they are).
+    fn expand(&self, text: &str, key: &str, names: &dyn Lookup) -> Found<String> {
+        if !text.contains('%') {
+            return Ok(text.to_string());
+        }
         let what = format!("{}.{key}", self.section.name);
-        pyformat::expand(&entry.value, names, &what)
-            .map(Some)
-            .map_err(|m| self.fail(Some(key), m))
+        pyformat::expand(text, names, &what).map_err(|m| self.fail(Some(key), m))
     }
 
     /// The expanded value, or the default (expanded too, as supervisord expands string
     /// defaults).
-    fn get(&self, key: &str, default: &str, names: &Names) -> Found<String> {
+    fn get(&self, key: &str, default: &str, names: &dyn Lookup) -> Found<String> {
         match self.raw(key, names)? {
             Some(value) => Ok(value),
-            None => {
-                let what = format!("{}.{key}", self.section.name);
-                pyformat::expand(default, names, &what).map_err(|m| self.fail(Some(key), m))
-            }
+            None => self.expand(default, key, names),
         }
     }
 
@@ -333,7 +337,7 @@ impl<'a> Reader<'_, 'a> {
         &self,
         key: &str,
         default: &str,
-        names: &Names,
+        names: &dyn Lookup,
         convert: impl Fn(&str) -> Result<T, String>,
     ) -> Found<T> {
         let value = self.get(key, default, names)?;
@@ -344,7 +348,7 @@ impl<'a> Reader<'_, 'a> {
     fn optional<T>(
         &self,
         key: &str,
-        names: &Names,
+        names: &dyn Lookup,
         convert: impl Fn(&str) -> Result<T, String>,
     ) -> Found<Option<T>> {
         match self.raw(key, names)? {
@@ -366,9 +370,17 @@ impl<'a> Builder<'a> {
 
     /// `here` and the ENV_ names.
     fn common(&self) -> Names {
-        let mut names = self.environ.clone();
+        let mut names = Names::new();
         names.insert("here".into(), Value::Str(self.here.clone()));
         names
+    }
+
+    /// `top` in front of the ENV_ names.
+    fn scope<'s>(&'s self, top: &'s Names) -> Layers<'s> {
+        Layers {
+            top,
+            base: &self.environ,
+        }
     }
 
     fn note<T>(&mut self, result: Found<T>) -> Option<T> {
@@ -428,7 +440,8 @@ impl<'a> Builder<'a> {
     }
 
     fn supervisord(&mut self, section: &'a Section) -> Found<Supervisord> {
-        let names = self.common();
+        let top = self.common();
+        let names = self.scope(&top);
         let r = self.reader(section);
         let minfds = r.typed("minfds", "1024", &names, types::integer)?;
         let minprocs = r.typed("minprocs", "200", &names, types::integer)?;
@@ -454,11 +467,12 @@ impl<'a> Builder<'a> {
         let strip_ansi = r.typed("strip_ansi", "false", &names, types::boolean)?;
         // Expanded twice: once as every key, once more with host_node_name.
         let environment = r.get("environment", "", &names)?;
-        let mut twice = names.clone();
-        twice.insert(
+        let mut top_twice = top.clone();
+        top_twice.insert(
             "host_node_name".into(),
             Value::Str(self.context.host_node_name.clone()),
         );
+        let twice = self.scope(&top_twice);
         let environment = pyformat::expand(&environment, &twice, "environment")
             .and_then(|text| types::key_value_pairs(&text))
             .map_err(|m| r.fail(Some("environment"), m))?;
@@ -522,7 +536,7 @@ impl<'a> Builder<'a> {
             } else {
                 continue;
             };
-            let factory = self.reader(section).raw(key, &self.environ.clone());
+            let factory = self.reader(section).raw(key, &self.environ);
             match factory {
                 Err(e) => self.errors.push(e),
                 Ok(None) => self.errors.push(parsed.error(
@@ -544,7 +558,7 @@ impl<'a> Builder<'a> {
     fn groups(&mut self) -> Option<Vec<Group>> {
         let parsed = self.parsed;
         let mut groups = Vec::new();
-        let mut grouped: Vec<&str> = Vec::new();
+        let mut grouped: std::collections::HashSet<&str> = std::collections::HashSet::new();
         let mut ok = true;
         let has = |name: &str| parsed.section(name).is_some();
         for section in parsed
@@ -588,9 +602,10 @@ impl<'a> Builder<'a> {
         &self,
         section: &'a Section,
         has: &dyn Fn(&str) -> bool,
-        grouped: &mut Vec<&'a str>,
+        grouped: &mut std::collections::HashSet<&'a str>,
     ) -> Found<Group> {
-        let names = self.common();
+        let top = self.common();
+        let names = self.scope(&top);
         let r = self.reader(section);
         let name = section_name(section).map_err(|m| r.fail(None, m))?;
         let programs = types::list_of_strings(&r.get("programs", "", &names)?);
@@ -620,7 +635,7 @@ impl<'a> Builder<'a> {
             let Some(member) = self.parsed.section(&member) else {
                 continue;
             };
-            grouped.push(member.name.as_str());
+            grouped.insert(member.name.as_str());
             processes.extend(self.processes(member, &name)?);
         }
         Ok(Group {
@@ -632,7 +647,8 @@ impl<'a> Builder<'a> {
     }
 
     fn homogeneous(&self, section: &'a Section, kind: Kind) -> Found<Group> {
-        let names = self.common();
+        let top = self.common();
+        let names = self.scope(&top);
         let r = self.reader(section);
         let raw_name = section.name.split_once(':').map_or("", |(_, n)| n);
         let name = match kind {
@@ -656,7 +672,7 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn listener(&self, r: &Reader<'_, 'a>, names: &Names) -> Found<GroupKind> {
+    fn listener(&self, r: &Reader<'_, 'a>, names: &dyn Lookup) -> Found<GroupKind> {
         let section = &r.section.name;
         let buffer_size = r.typed("buffer_size", "10", names, types::integer)?;
         if buffer_size < 1 {
@@ -699,7 +715,7 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn fcgi(&self, r: &Reader<'_, 'a>, names: &Names, program: &str) -> Found<GroupKind> {
+    fn fcgi(&self, r: &Reader<'_, 'a>, names: &dyn Lookup, program: &str) -> Found<GroupKind> {
         let section = &r.section.name;
         let user = r.optional("user", names, name_to_uid)?;
         let backlog = r.optional("socket_backlog", names, types::integer)?;
@@ -715,8 +731,12 @@ impl<'a> Builder<'a> {
         let mode = r.optional("socket_mode", names, |v| {
             types::octal(v).map_err(|_| format!("Invalid socket_mode value {v}"))
         })?;
-        let mut socket_names = names.clone();
-        socket_names.insert("program_name".into(), Value::Str(program.to_string()));
+        let mut program_name = Names::new();
+        program_name.insert("program_name".into(), Value::Str(program.to_string()));
+        let socket_names = Layers {
+            top: &program_name,
+            base: names,
+        };
         let socket = r.raw("socket", &socket_names)?.unwrap_or_default();
         if socket.is_empty() {
             let m = format!("[{section}] section requires a \"socket\" line");
@@ -771,14 +791,15 @@ impl<'a> Builder<'a> {
     fn processes(&self, section: &'a Section, group: &str) -> Found<Vec<Process>> {
         let r = self.reader(section);
         let program = section_name(section).map_err(|m| r.fail(None, m))?;
-        let mut names = self.common();
+        let mut top = self.common();
         for (key, value) in [
             ("program_name", program.as_str()),
             ("host_node_name", self.context.host_node_name.as_str()),
             ("group_name", group),
         ] {
-            names.insert(key.into(), Value::Str(value.to_string()));
+            top.insert(key.into(), Value::Str(value.to_string()));
         }
+        let names = self.scope(&top);
         let priority = r.typed("priority", "999", &names, types::integer)?;
         let autostart = r.typed("autostart", "true", &names, types::boolean)?;
         let autorestart = r.typed("autorestart", "unexpected", &names, types::auto_restart)?;
@@ -838,18 +859,30 @@ impl<'a> Builder<'a> {
         // One mapping for every process, as supervisord keeps one: a process's own
         // environment stays visible to the next one's.
         let end = numprocs_start.saturating_add(numprocs);
+        let mut own: Vec<(String, String)> = Vec::new();
         for process_num in numprocs_start..end {
-            names.insert("process_num".into(), Value::Int(process_num));
-            names.insert("numprocs".into(), Value::Int(numprocs));
-            for (key, value) in &self.environ {
-                names.insert(key.clone(), value.clone());
+            top.insert("process_num".into(), Value::Int(process_num));
+            top.insert("numprocs".into(), Value::Int(numprocs));
+            // supervisord puts its ENV_ names back over the previous process's own: those
+            // of its own that the environment also has show the environment's again; its
+            // other own names stay visible.
+            for (key, _) in &own {
+                let name = format!("ENV_{key}");
+                if self.environ.contains_key(&name) {
+                    top.remove(&name);
+                }
             }
-            let own = pyformat::expand(environment, &names, "environment")
-                .and_then(|text| types::key_value_pairs(&text))
-                .map_err(|m| r.fail(Some("environment"), m))?;
+            own = if environment.is_empty() {
+                Vec::new()
+            } else {
+                pyformat::expand(environment, &self.scope(&top), "environment")
+                    .and_then(|text| types::key_value_pairs(&text))
+                    .map_err(|m| r.fail(Some("environment"), m))?
+            };
             for (key, value) in &own {
-                names.insert(format!("ENV_{key}"), Value::Str(value.clone()));
+                top.insert(format!("ENV_{key}"), Value::Str(value.clone()));
             }
+            let names = self.scope(&top);
             let directory = r.raw("directory", &names)?;
             let stdout = self.stream(&r, "stdout", &names, stdout_capture)?;
             let mut stderr = self.stream(&r, "stderr", &names, stderr_capture)?;
@@ -890,7 +923,7 @@ impl<'a> Builder<'a> {
                 killasgroup,
                 user: user.clone(),
                 redirect_stderr,
-                environment: own,
+                environment: own.clone(),
                 serverurl: serverurl.clone(),
                 stdout,
                 stderr,
@@ -904,7 +937,7 @@ impl<'a> Builder<'a> {
         &self,
         r: &Reader<'_, 'a>,
         stream: &str,
-        names: &Names,
+        names: &dyn Lookup,
         (capture_maxbytes, events_enabled): (u64, bool),
     ) -> Found<StreamLog> {
         let key = format!("{stream}_logfile");
@@ -1027,8 +1060,8 @@ impl<'a> Builder<'a> {
 
     fn unix(&self, section: &'a Section) -> Found<UnixHttpServer> {
         let r = self.reader(section);
-        let mut names = self.environ.clone();
-        names.insert("here".into(), Value::Str(self.here.clone()));
+        let top = self.common();
+        let names = self.scope(&top);
         let Some(file) = r.raw("file", &names)? else {
             let m = format!("section [{}] has no file value", section.name);
             return Err(r.fail(None, m));
@@ -1130,13 +1163,36 @@ fn existing_dirpath(value: &str) -> Result<String, String> {
         Some(0) => "/",
         Some(at) => &expanded[..at],
     };
-    if Path::new(dir).is_dir() {
+    if is_dir_cached(dir) {
         Ok(expanded)
     } else {
         Err(format!(
             "The directory named as part of the path {value} does not exist"
         ))
     }
+}
+
+/// Whether `dir` is a directory, asked once per directory per thread: thousands of
+/// log files usually share a few directories. The answers are dropped by
+/// `forget_directories` at the start of every load.
+fn is_dir_cached(dir: &str) -> bool {
+    DIRECTORIES.with(|known| {
+        if let Some(&answer) = known.borrow().get(dir) {
+            return answer;
+        }
+        let answer = Path::new(dir).is_dir();
+        known.borrow_mut().insert(dir.to_string(), answer);
+        answer
+    })
+}
+
+thread_local! {
+    static DIRECTORIES: std::cell::RefCell<std::collections::HashMap<String, bool>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn forget_directories() {
+    DIRECTORIES.with(|known| known.borrow_mut().clear());
 }
 
 /// `normalize_path`: `~` expanded, absolute against `cwd`, `.`/`..` resolved.

@@ -3,6 +3,7 @@
 //! relative to the main file and read in sorted order into the same sections, and the
 //! literal `%(here)s` of each file replaced by that file's directory.
 
+use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,8 @@ pub struct Parsed {
     pub warnings: Vec<String>,
     /// "Included extra file ... during parsing"
     pub infos: Vec<String>,
+    /// Section name to its index in `sections`.
+    index: HashMap<String, usize>,
 }
 
 /// Where a refusal points: file, section, key, line (whatever of them is known).
@@ -74,7 +77,7 @@ const PARSER: Options = Options {
 
 impl Parsed {
     pub fn section(&self, name: &str) -> Option<&Section> {
-        self.sections.iter().find(|s| s.name == name)
+        self.index.get(name).map(|&i| &self.sections[i])
     }
 
     /// A section's value for `key`, else the `[DEFAULT]` one.
@@ -123,18 +126,21 @@ impl Parsed {
         }
         for section in ini.sections {
             let entries = tag(section.entries);
-            match self.sections.iter_mut().find(|s| s.name == section.name) {
-                Some(existing) => {
+            match self.index.get(&section.name) {
+                Some(&i) => {
                     for entry in entries {
-                        set(&mut existing.entries, entry);
+                        set(&mut self.sections[i].entries, entry);
                     }
                 }
-                None => self.sections.push(Section {
-                    name: section.name,
-                    file,
-                    line: section.line,
-                    entries,
-                }),
+                None => {
+                    self.index.insert(section.name.clone(), self.sections.len());
+                    self.sections.push(Section {
+                        name: section.name,
+                        file,
+                        line: section.line,
+                        entries,
+                    });
+                }
             }
         }
         Ok(())

@@ -178,24 +178,7 @@ pub fn exit_codes(text: &str) -> Result<Vec<u8>, String> {
         .map_err(|()| format!("not a valid list of exit codes: {}", repr(text)))
 }
 
-/// `autorestart`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AutoRestart {
-    Never,
-    /// When the exit code is not in `exitcodes` (supervisord's default).
-    Unexpected,
-    Always,
-}
-
-impl AutoRestart {
-    pub fn name(self) -> &'static str {
-        match self {
-            AutoRestart::Never => "false",
-            AutoRestart::Unexpected => "unexpected",
-            AutoRestart::Always => "true",
-        }
-    }
-}
+pub use crate::lifecycle::AutoRestart;
 
 pub fn auto_restart(text: &str) -> Result<AutoRestart, String> {
     let lower = text.to_lowercase();

@@ -11,12 +11,14 @@ fn policy() -> Policy {
         stopsignal: Signal::SIGTERM,
         stopwaitsecs_ms: 10_000,
         health_retries: None,
+        supervisord: None,
     }
 }
 
 fn health_policy(retries: u32, startretries: u32) -> Policy {
     Policy {
         health_retries: Some(retries),
+        supervisord: None,
         startretries,
         ..policy()
     }
@@ -631,3 +633,4 @@ fn exit_rc_is_code_or_minus_signal() {
 }
 
 mod health;
+mod supervisord;

@@ -1,0 +1,314 @@
+//! A supervisord `Model` as the daemon runs it: one `Program` per supervisord process,
+//! named as supervisord names it (`group:process`, or the bare name when a group has the
+//! name of its one process), with supervisord's rules attached (`SupervisordKeys`), the
+//! `SUPERVISOR_*` variables in its environment, AUTO logs in childlogdir, and the daemon's
+//! own settings taken from `[supervisord]` and `[unix_http_server]`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use super::model::{GroupKind, LogTarget, Model, Process, StreamLog};
+use crate::config::program::{Health, HealthCheck, LogFile, Program, Reconcile, SupervisordKeys};
+use crate::config::{Config, ConfigError, Dialect, Global, Group, LogLevel};
+
+/// Extra seconds per group at shutdown beyond its longest stopwaitsecs (the SIGKILL and
+/// the reaping that follow).
+const SHUTDOWN_MARGIN_SECS: u64 = 5;
+
+/// supervisord's name for a process: `group:process`, or `process` when they are equal.
+pub fn namespec(group: &str, process: &str) -> String {
+    if group == process {
+        process.to_string()
+    } else {
+        format!("{group}:{process}")
+    }
+}
+
+/// The daemon's view of a supervisord file. `auto_tag` makes the AUTO log names unique
+/// to this daemon (it is the same for every reload of one daemon, so a reload does not
+/// see a changed log path).
+pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> {
+    let s = &model.supervisord;
+    let mut warnings = model.warnings.clone();
+    let server_url = server_url(&model);
+    let mut programs = Vec::new();
+    let mut groups = Vec::new();
+    let mut shutdown = 0u64;
+    for group in &model.groups {
+        match &group.kind {
+            GroupKind::Program => {}
+            GroupKind::EventListener { .. } => {
+                warnings.push(format!(
+                    "[eventlistener:{}] is not run: supervice does not speak supervisord's \
+                     event listener protocol yet",
+                    group.name
+                ));
+                continue;
+            }
+            GroupKind::Fcgi { .. } => {
+                warnings.push(format!(
+                    "[fcgi-program:{}] is not run: supervice does not create FastCGI \
+                     sockets yet",
+                    group.name
+                ));
+                continue;
+            }
+        }
+        let mut members = Vec::new();
+        let mut longest = 0u64;
+        for process in &group.processes {
+            let program = program(
+                &model,
+                &group.name,
+                process,
+                &server_url,
+                auto_tag,
+                &mut warnings,
+            )?;
+            longest = longest.max(process.stopwaitsecs.max(0) as u64);
+            members.push(program.name.clone());
+            programs.push(program);
+        }
+        shutdown = shutdown.saturating_add(longest + SHUTDOWN_MARGIN_SECS);
+        groups.push(Group {
+            name: group.name.clone(),
+            programs: members,
+        });
+    }
+    let socket = match &model.unix_http_server {
+        Some(server) => server.file.clone(),
+        None => crate::config::default_socket_path(),
+    };
+    let logfile = if s.logfile == "syslog" {
+        warnings.push(
+            "[supervisord] logfile = syslog: supervice does not log to syslog; the log goes \
+             to standard output"
+                .into(),
+        );
+        None
+    } else {
+        Some(PathBuf::from(&s.logfile))
+    };
+    let global = Global {
+        logfile,
+        loglevel: match s.loglevel {
+            "critical" => LogLevel::Critical,
+            "error" => LogLevel::Error,
+            "warn" => LogLevel::Warning,
+            "info" => LogLevel::Info,
+            _ => LogLevel::Debug,
+        },
+        pidfile: Some(PathBuf::from(&s.pidfile)),
+        socket,
+        state_file: None,
+        // supervisord waits for each group in turn; so does shutdown here, with SIGKILL
+        // for whatever outlives the sum of the groups' longest stopwaitsecs.
+        shutdown_timeout: Duration::from_secs(shutdown.max(30)),
+        log_maxbytes: s.logfile_maxbytes,
+        log_backups: u32::try_from(s.logfile_backups.max(0)).unwrap_or(u32::MAX),
+        nodaemon: s.nodaemon,
+    };
+    Ok(Config {
+        path: model.path.clone(),
+        dialect: Dialect::Supervisord,
+        global,
+        programs,
+        groups,
+        warnings,
+    })
+}
+
+/// The `SUPERVISOR_SERVER_URL` children get when they set no `serverurl`: the first unix
+/// server, else the inet one (supervisord's fallback).
+fn server_url(model: &Model) -> Option<String> {
+    if let Some(unix) = &model.unix_http_server {
+        return Some(format!("unix://{}", unix.file.display()));
+    }
+    model.inet_http_server.as_ref().map(|inet| {
+        let host = if inet.host.is_empty() {
+            "localhost"
+        } else {
+            &inet.host
+        };
+        format!("http://{host}:{}", inet.port)
+    })
+}
+
+fn program(
+    model: &Model,
+    group: &str,
+    p: &Process,
+    server_url: &Option<String>,
+    auto_tag: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Program, ConfigError> {
+    let name = namespec(group, &p.name);
+    let stopsignal = Signal::try_from(p.stopsignal).unwrap_or_else(|_| {
+        warnings.push(format!(
+            "[program:{}] stopsignal {} sends nothing; SIGTERM is sent instead",
+            p.program, p.stopsignal
+        ));
+        Signal::SIGTERM
+    });
+    let log = |stream: &str, log: &StreamLog| -> Option<LogFile> {
+        let path = match &log.logfile {
+            LogTarget::None => return None,
+            LogTarget::Path(path) => PathBuf::from(path),
+            LogTarget::Auto => auto_log(model, &p.name, stream, auto_tag),
+        };
+        Some(LogFile {
+            path,
+            maxbytes: log.maxbytes,
+            backups: u32::try_from(log.backups.max(0)).unwrap_or(u32::MAX),
+        })
+    };
+    let mut environment = vec![
+        ("SUPERVISOR_ENABLED".to_string(), "1".to_string()),
+        ("SUPERVISOR_PROCESS_NAME".to_string(), p.name.clone()),
+        ("SUPERVISOR_GROUP_NAME".to_string(), group.to_string()),
+    ];
+    if let Some(url) = p.serverurl.clone().or_else(|| server_url.clone()) {
+        environment.push(("SUPERVISOR_SERVER_URL".to_string(), url));
+    }
+    // Both environments may override the SUPERVISOR_* variables, as in supervisord.
+    for (key, value) in &p.environment {
+        match environment.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value.clone(),
+            None => environment.push((key.clone(), value.clone())),
+        }
+    }
+    let (user, credentials) = match &p.user {
+        None => (None, None),
+        Some((user, _)) => {
+            let credentials = crate::spawn::resolve_user(user)
+                .map_err(|e| ConfigError(format!("[program:{}] user: {e}", p.program)))?;
+            (Some(user.clone()), credentials)
+        }
+    };
+    let secs = |n: i64| Duration::from_secs(n.max(0) as u64);
+    Ok(Program {
+        name: name.clone(),
+        group: group.to_string(),
+        command: p.command.clone(),
+        numprocs: 1,
+        autostart: p.autostart,
+        autorestart: p.autorestart != crate::lifecycle::AutoRestart::Never,
+        startsecs: secs(p.startsecs),
+        startretries: u32::try_from(p.startretries.max(0)).unwrap_or(u32::MAX),
+        stopsignal,
+        stopwaitsecs: secs(p.stopwaitsecs),
+        stdout: log("stdout", &p.stdout),
+        stderr: log("stderr", &p.stderr),
+        environment,
+        directory: p.directory.as_ref().map(PathBuf::from),
+        user,
+        credentials,
+        pdeathsig: true,
+        reconcile: Reconcile::Auto,
+        health: Health {
+            check: HealthCheck::None,
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+            retries: 3,
+            start_period: Duration::ZERO,
+        },
+        supervisord: Some(SupervisordKeys {
+            autorestart: p.autorestart,
+            exitcodes: p.exitcodes.clone(),
+            stopasgroup: p.stopasgroup,
+            killasgroup: p.killasgroup,
+            redirect_stderr: p.redirect_stderr,
+            umask: p.umask,
+            priority: p.priority,
+        }),
+    })
+}
+
+/// An AUTO log: `<childlogdir>/<process>-<stream>---<identifier>-<tag>.log`, the form
+/// supervisord's names have (so its startup cleanup and ours find them).
+fn auto_log(model: &Model, process: &str, stream: &str, tag: &str) -> PathBuf {
+    let s = &model.supervisord;
+    Path::new(&s.childlogdir).join(format!("{process}-{stream}---{}-{tag}.log", s.identifier))
+}
+
+/// supervisord's startup cleanup (unless `nocleanup`): AUTO logs of earlier runs, and
+/// their rotated copies, are deleted from childlogdir. Returns what could not be.
+pub fn purge_auto_logs(model: &Model) -> Vec<String> {
+    let s = &model.supervisord;
+    let marker = format!("---{}-", s.identifier);
+    let Ok(entries) = std::fs::read_dir(&s.childlogdir) else {
+        return Vec::new();
+    };
+    let mut problems = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if !is_auto_log(name, &marker) {
+            continue;
+        }
+        if let Err(e) = std::fs::remove_file(entry.path()) {
+            problems.push(format!(
+                "cannot remove old AUTO log {}: {e}",
+                entry.path().display()
+            ));
+        }
+    }
+    problems
+}
+
+/// supervisord's pattern `.+?---<identifier>-\S+\.log\.{0,1}\d{0,4}`, matched whole.
+fn is_auto_log(name: &str, marker: &str) -> bool {
+    let Some(at) = name.find(marker).filter(|&at| at > 0) else {
+        return false;
+    };
+    let rest = &name[at + marker.len()..];
+    if rest.chars().any(char::is_whitespace) {
+        return false;
+    }
+    // `...log`, `...log.`, or `...log.N` with up to four digits.
+    let Some(log_at) = rest.rfind(".log") else {
+        return false;
+    };
+    if log_at == 0 {
+        return false;
+    }
+    let tail = &rest[log_at + 4..];
+    let digits = tail.strip_prefix('.').unwrap_or(tail);
+    digits.len() <= 4 && digits.chars().all(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_group_colon_process_unless_equal() {
+        assert_eq!(namespec("web", "web"), "web");
+        assert_eq!(namespec("workers", "w_00"), "workers:w_00");
+    }
+
+    #[test]
+    fn auto_logs_are_recognised_as_supervisord_recognises_them() {
+        let marker = "---supervisor-";
+        assert!(is_auto_log("web-stdout---supervisor-a1b2c3.log", marker));
+        assert!(is_auto_log("web-stdout---supervisor-a1b2c3.log.1", marker));
+        assert!(is_auto_log(
+            "web-stdout---supervisor-a1b2c3.log.1234",
+            marker
+        ));
+        assert!(!is_auto_log(
+            "web-stdout---supervisor-a1b2c3.log.12345",
+            marker
+        ));
+        assert!(
+            !is_auto_log("---supervisor-x.log", marker),
+            "needs a name before"
+        );
+        assert!(!is_auto_log("web-stdout---other-x.log", marker));
+        assert!(!is_auto_log("notes.txt", marker));
+    }
+}

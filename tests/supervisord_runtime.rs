@@ -1,0 +1,260 @@
+//! A supervisord file run by the real daemon: supervisord's names, autorestart and
+//! exitcodes, its backoff, stopasgroup, the priority order of start and shutdown,
+//! redirect_stderr, AUTO logs, umask, the SUPERVISOR_* variables and spawn-time errors
+//! (SUPERVISORD.md §2).
+
+mod common;
+
+use common::{entry_of, expect_state, expect_within, secs, status_now, Daemon, TestDir};
+
+/// A supervisord file whose daemon files are in the test's directory, then `body`.
+fn supervisord_conf(dir: &TestDir, body: &str) -> std::path::PathBuf {
+    let text = format!(
+        "[supervisord]\nlogfile = {{dir}}/supervice.log\npidfile = {{dir}}/supervice.pid\n\
+         childlogdir = {{dir}}\nloglevel = debug\n\n\
+         [unix_http_server]\nfile = {{dir}}/supervice.sock\n\n{body}"
+    );
+    dir.write("supervisord.conf", &text)
+}
+
+#[test]
+fn processes_are_named_group_colon_process_and_restart_per_exitcodes() {
+    let dir = TestDir::new("sd-names");
+    let config = supervisord_conf(
+        &dir,
+        "[program:pool]\ncommand = sleep 300\nprocess_name = %(program_name)s_%(process_num)02d\n\
+         numprocs = 2\n\n\
+         [program:clean]\ncommand = sh -c 'sleep 1.2; exit 3'\nexitcodes = 0,3\n\n\
+         [program:crash]\ncommand = sh -c 'sleep 1.2; exit 1'\nexitcodes = 0,3\n\n\
+         [program:never]\ncommand = sh -c 'sleep 1.2; exit 1'\nautorestart = false\n\n\
+         [group:both]\nprograms = clean\n",
+    );
+    let daemon = Daemon::start(&dir, &config);
+    let socket = dir.socket();
+    expect_state(&socket, "pool:pool_00", "RUNNING", secs(10));
+    expect_state(&socket, "pool:pool_01", "RUNNING", secs(10));
+    let names: Vec<String> = status_now(&socket).into_iter().map(|e| e.name).collect();
+    for name in [
+        "both:clean",
+        "crash",
+        "never",
+        "pool:pool_00",
+        "pool:pool_01",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} in {names:?}");
+    }
+    // Exit code 3 is expected: EXITED for good. 1 is not: restarted (autorestart
+    // defaults to unexpected). With autorestart = false it stays EXITED either way.
+    expect_state(&socket, "both:clean", "EXITED", secs(10));
+    expect_state(&socket, "never", "EXITED", secs(10));
+    daemon.expect_log(secs(10), "exited: crash (exit status 1; not expected)");
+    daemon.expect_log_count(secs(10), "Spawning crash:", 2);
+    daemon.expect_log(secs(5), "exited: both:clean (exit status 3; expected)");
+    assert_eq!(
+        daemon.count_log("Spawning both:clean:"),
+        1,
+        "an expected exit stays down"
+    );
+    assert_eq!(daemon.count_log("Spawning never:"), 1);
+}
+
+#[test]
+fn a_failing_start_backs_off_then_goes_fatal_even_without_autorestart() {
+    let dir = TestDir::new("sd-backoff");
+    let config = supervisord_conf(
+        &dir,
+        "[program:quick]\ncommand = sh -c 'exit 0'\nautorestart = false\nstartretries = 2\n\n\
+         [program:nodir]\ncommand = sleep 300\ndirectory = {dir}/missing\nstartretries = 1\n",
+    );
+    let daemon = Daemon::start(&dir, &config);
+    let socket = dir.socket();
+    // A missing directory is a spawn error (supervisord checks it only then), not a
+    // refusal of the file.
+    expect_state(&socket, "nodir", "FATAL", secs(10));
+    expect_state(&socket, "quick", "FATAL", secs(15));
+    assert_eq!(
+        daemon.transitions("quick").first().map(String::as_str),
+        Some("STOPPED -> STARTING")
+    );
+    assert!(
+        daemon
+            .transitions("quick")
+            .iter()
+            .any(|t| t == "STARTING -> BACKOFF"),
+        "{:?}",
+        daemon.transitions("quick")
+    );
+    assert_eq!(
+        daemon.count_log("Spawning quick:"),
+        3,
+        "startretries = 2: three attempts"
+    );
+    daemon.expect_log(
+        secs(1),
+        "gave up: quick entered FATAL state, too many start retries too quickly",
+    );
+}
+
+/// Pid the program wrote to `file` in `dir`, once it is there.
+fn pid_in(dir: &TestDir, file: &str) -> i32 {
+    let mut pid = None;
+    expect_within(secs(10), "the program to write its child's pid", || {
+        pid = dir.read(file).trim().parse().ok();
+        pid.is_some()
+    });
+    pid.unwrap_or(0)
+}
+
+#[test]
+fn stop_signals_reach_the_group_only_with_stopasgroup() {
+    let dir = TestDir::new("sd-group");
+    let body = |name: &str, asgroup: bool| {
+        format!(
+            "[program:{name}]\ncommand = sh -c 'sleep 300 & echo $! > {{dir}}/{name}.pid; wait'\n\
+             stopasgroup = {asgroup}\nstartsecs = 0\n\n"
+        )
+    };
+    let config = supervisord_conf(&dir, &(body("alone", false) + &body("grouped", true)));
+    let daemon = Daemon::start(&dir, &config);
+    let socket = dir.socket();
+    expect_state(&socket, "alone", "RUNNING", secs(10));
+    expect_state(&socket, "grouped", "RUNNING", secs(10));
+    let alone_child = pid_in(&dir, "alone.pid");
+    let grouped_child = pid_in(&dir, "grouped.pid");
+    for name in ["alone", "grouped"] {
+        let (code, out, err) = common::ctl(&dir, &["stop", name]);
+        assert_eq!(code, 0, "stop {name}: {out}{err}");
+    }
+    expect_within(secs(5), "the grouped child to die with its group", || {
+        !common::alive(grouped_child)
+    });
+    // supervisord signals only the main process: its child is left running.
+    assert!(
+        common::alive(alone_child),
+        "stopasgroup = false leaves the child alone"
+    );
+    common::kill(alone_child, libc::SIGKILL);
+    expect_within(secs(5), "the leftover child to be reaped", || {
+        !common::alive(alone_child)
+    });
+    drop(daemon);
+}
+
+#[test]
+fn start_goes_by_ascending_priority_and_shutdown_one_group_at_a_time_descending() {
+    let dir = TestDir::new("sd-priority");
+    let program = |name: &str, priority: u32| {
+        format!(
+            "[program:{name}]\npriority = {priority}\nstartsecs = 0\nstopwaitsecs = 10\n\
+             command = sh -c 'trap \"echo {name}-term >> {{dir}}/order; sleep 0.5; \
+             echo {name}-exit >> {{dir}}/order; exit 0\" TERM; echo {name} >> {{dir}}/ready; \
+             while :; do sleep 0.1; done'\n\n"
+        )
+    };
+    let config = supervisord_conf(
+        &dir,
+        &(program("late", 20) + &program("early", 10) + &program("middle", 15)),
+    );
+    let mut daemon = Daemon::start(&dir, &config);
+    let socket = dir.socket();
+    for name in ["early", "middle", "late"] {
+        expect_state(&socket, name, "RUNNING", secs(10));
+    }
+    expect_within(secs(10), "every program to have its TERM trap set", || {
+        dir.read("ready").lines().count() == 3
+    });
+    let spawn_order: Vec<String> = daemon
+        .log_text()
+        .lines()
+        .filter_map(|l| {
+            l.split("Spawning ")
+                .nth(1)?
+                .split(':')
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(spawn_order, ["early", "middle", "late"]);
+    assert_eq!(daemon.stop(), Some(0));
+    let order: Vec<String> = dir.read("order").lines().map(String::from).collect();
+    assert_eq!(
+        order,
+        [
+            "late-term",
+            "late-exit",
+            "middle-term",
+            "middle-exit",
+            "early-term",
+            "early-exit"
+        ],
+        "each group is stopped once the one before it is down"
+    );
+}
+
+#[test]
+fn redirect_stderr_auto_logs_umask_and_supervisor_variables() {
+    let dir = TestDir::new("sd-spawn");
+    let config = supervisord_conf(
+        &dir,
+        "[program:both]\ncommand = sh -c 'echo to-out; echo to-err >&2; exec sleep 300'\n\
+         redirect_stderr = true\n\n\
+         [program:env]\numask = 027\nstartsecs = 0\nautorestart = false\n\
+         command = sh -c 'umask > {dir}/umask; env | grep ^SUPERVISOR_ | sort > {dir}/env'\n\
+         environment = SUPERVISOR_GROUP_NAME=\"mine\"\n",
+    );
+    let daemon = Daemon::start(&dir, &config);
+    let socket = dir.socket();
+    expect_state(&socket, "both", "RUNNING", secs(10));
+    expect_state(&socket, "env", "EXITED", secs(10));
+    // AUTO: one file per captured stream in childlogdir; none for a redirected stderr.
+    let logs: Vec<String> = std::fs::read_dir(&dir.path)
+        .expect("read dir")
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.contains("---supervisor-"))
+        .collect();
+    let both_out = logs
+        .iter()
+        .find(|n| n.starts_with("both-stdout---supervisor-"));
+    let both_out = both_out.unwrap_or_else(|| panic!("an AUTO stdout log in {logs:?}"));
+    assert!(
+        !logs.iter().any(|n| n.starts_with("both-stderr")),
+        "{logs:?}"
+    );
+    expect_within(secs(5), "both streams in the stdout log", || {
+        let text = dir.read(both_out);
+        text.contains("to-out") && text.contains("to-err")
+    });
+    assert_eq!(dir.read("umask").trim(), "0027");
+    let env = dir.read("env");
+    let socket_url = format!("SUPERVISOR_SERVER_URL=unix://{}", socket.display());
+    for line in [
+        "SUPERVISOR_ENABLED=1",
+        "SUPERVISOR_PROCESS_NAME=env",
+        "SUPERVISOR_GROUP_NAME=mine",
+        socket_url.as_str(),
+    ] {
+        assert!(env.lines().any(|l| l == line), "{line} in {env:?}");
+    }
+    assert_eq!(entry_of(&socket, "env").state, "EXITED");
+    drop(daemon);
+}
+
+#[test]
+fn nodaemon_in_the_file_keeps_the_daemon_in_the_foreground() {
+    let dir = TestDir::new("sd-nodaemon");
+    let config = supervisord_conf(&dir, "[program:a]\ncommand = sleep 300\n");
+    let text = dir
+        .read("supervisord.conf")
+        .replace("[supervisord]\n", "[supervisord]\nnodaemon = true\n");
+    std::fs::write(&config, text).expect("write config");
+    // Started without -n: it must not detach (the process we started is the daemon).
+    let mut daemon = Daemon::spawn(&dir, &["-c", &config.display().to_string()]);
+    expect_within(secs(10), "the daemon to listen", || {
+        daemon.log_text().contains("RPC Server listening on")
+    });
+    expect_state(&dir.socket(), "a", "RUNNING", secs(10));
+    let pidfile: i32 = dir.read("supervice.pid").trim().parse().expect("pidfile");
+    assert_eq!(pidfile, daemon.pid, "the started process is the daemon");
+    assert_eq!(daemon.stop(), Some(0));
+}

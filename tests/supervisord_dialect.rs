@@ -219,7 +219,7 @@ fn supervisord_4_3_0_and_supervice_read_every_file_the_same() {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(case) = cases.get(i) else { break };
-                let (summary, failure) = check(&paths, case, &case.dir);
+                let (summary, failure) = check(&paths, case);
                 let _ = fs::remove_dir_all(&case.dir);
                 results.lock().unwrap().push((i, summary, failure));
             });
@@ -314,7 +314,8 @@ fn cases(root: &Path, work: &TestDir) -> Vec<Case> {
 
 /// Runs the reference (preparing the environment for corpus files) and ours on one file.
 /// Returns the line of the acceptance table and, when they differ, the failure text.
-fn check(paths: &Paths, case: &Case, dir: &Path) -> (String, Option<String>) {
+fn check(paths: &Paths, case: &Case) -> (String, Option<String>) {
+    let dir = &case.dir;
     let mut env = Environment::default();
     let mut want = reference(paths, case, dir, &env);
     if case.prepare {

@@ -17,7 +17,8 @@
 //! exist without creating anything on the machine. For a corpus file the reference is run
 //! first; while it refuses with a missing user or directory, that user or directory is
 //! added and it is run again (bounded); ours then runs in exactly that environment. Both
-//! see the same fixed environment variables (`ENVIRONMENT`) and the same cwd.
+//! see the same fixed environment variables (`ENVIRONMENT`), the same cwd, and an empty
+//! tmpfs as /tmp.
 
 mod common;
 use common::*;
@@ -563,14 +564,17 @@ fn isolated(
          mkdir {n}/upper {n}/work {n}/root\n\
          mount -t overlay overlay -o lowerdir=/,upperdir={n}/upper,workdir={n}/work {n}/root\n\
          mount --rbind /proc {n}/root/proc\n\
-         mount --rbind /dev {n}/root/dev\n"
+         mount --rbind /dev {n}/root/dev\n\
+         mount -t tmpfs supervice-test-tmp {n}/root/tmp\n"
     );
+    // /tmp above is empty, as in a container: what other processes put in the machine's
+    // /tmp (the lower layer, live) cannot change what a loader sees.
     for bind in &paths.binds {
         let b = quote(&bind.display().to_string());
         // Read-only: a directory a file needs is never made in the real tree.
         let _ = writeln!(
             script,
-            "mount --rbind {b} {n}/root{b}\nmount -o remount,bind,ro {n}/root{b}"
+            "mkdir -p {n}/root{b}\nmount --rbind {b} {n}/root{b}\nmount -o remount,bind,ro {n}/root{b}"
         );
     }
     // The case's own directory (the generated main file, the cwd); not recursive: the

@@ -335,3 +335,23 @@ impl Socket {
         }
     }
 }
+
+/// supervisord's `[supervisord] user`: become that user (its groups, then its uid) once
+/// the pidfile and the control socket are made. Needs root; the same user is no change.
+pub fn drop_privileges(name: &str, credentials: &crate::spawn::Credentials) -> Result<(), String> {
+    use nix::unistd::{getuid, setgid, setgroups, setuid};
+    if getuid() == credentials.uid {
+        return Ok(());
+    }
+    if !getuid().is_root() {
+        return Err(format!(
+            "Can't drop privilege as nonroot user (to become {name})"
+        ));
+    }
+    if let Some(groups) = &credentials.groups {
+        setgroups(groups).map_err(|e| format!("cannot become {name}: setgroups: {e}"))?;
+    }
+    setgid(credentials.gid).map_err(|e| format!("cannot become {name}: setgid: {e}"))?;
+    setuid(credentials.uid).map_err(|e| format!("cannot become {name}: setuid: {e}"))?;
+    Ok(())
+}

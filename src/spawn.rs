@@ -258,6 +258,37 @@ pub fn raise_fd_limit() {
     }
 }
 
+/// supervisord's `minfds`: the soft fd limit is raised to at least `min`, and the hard
+/// one too when it is lower (which needs root). Returns why it could not, if it could not.
+pub fn ensure_fd_limit(min: u64) -> Result<(), String> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit write to and read from the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return Err(std::io::Error::last_os_error().to_string());
+        }
+        if limit.rlim_cur >= min {
+            return Ok(());
+        }
+        let wanted = libc::rlimit {
+            rlim_cur: min,
+            rlim_max: limit.rlim_max.max(min),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) != 0 {
+            return Err(format!(
+                "cannot raise the fd limit to minfds = {min} (soft {}, hard {}): {}",
+                limit.rlim_cur,
+                limit.rlim_max,
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Forks and execs a child in its own session, as `spec` says.
 pub fn spawn(spec: Spec<'_>, stdio: Stdio) -> Result<Child, SpawnError> {
     let mut argv = vec![cstring(spec.path.as_os_str().as_bytes(), "command")?];

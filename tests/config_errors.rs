@@ -623,3 +623,44 @@ fn a_file_with_both_dialects_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn check_json_of_a_supervice_file_shows_its_instances() {
+    let dir = TestDir::new("check-sv-json");
+    let config = dir.config(
+        "[program:web]\ncommand = server --port 80%(process_num)s\nnumprocs = 2\n\
+         environment = A=1\nstopsignal = int\n",
+    );
+    let out = std::process::Command::new(common::SUPERVICE)
+        .args(["-c", &config.display().to_string(), "--check", "--json"])
+        .output()
+        .expect("run --check --json");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(json["dialect"], "supervice");
+    assert_eq!(
+        json["supervice"]["socket"],
+        dir.socket().display().to_string()
+    );
+    let processes = json["processes"].as_array().expect("processes");
+    let argv: Vec<&serde_json::Value> = processes.iter().map(|p| &p["argv"]).collect();
+    assert_eq!(
+        argv,
+        [
+            &serde_json::json!(["server", "--port", "8000"]),
+            &serde_json::json!(["server", "--port", "8001"])
+        ]
+    );
+    assert_eq!(processes[1]["name"], "web:01");
+    assert_eq!(processes[0]["stopsignal"], "INT");
+    assert_eq!(processes[0]["environment"]["A"], "1");
+    assert_eq!(
+        json["groups"][0]["processes"],
+        serde_json::json!(["web:00", "web:01"])
+    );
+}

@@ -258,3 +258,140 @@ fn nodaemon_in_the_file_keeps_the_daemon_in_the_foreground() {
     assert_eq!(pidfile, daemon.pid, "the started process is the daemon");
     assert_eq!(daemon.stop(), Some(0));
 }
+
+#[test]
+fn as_supervisord_it_searches_supervisords_default_paths_and_exits_2_on_a_bad_file() {
+    let dir = TestDir::new("sd-argv0");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir bin");
+    let link = bin.join("supervisord");
+    std::os::unix::fs::symlink(common::SUPERVICE, &link).expect("symlink supervisord");
+    let run = |cwd: &std::path::Path| {
+        std::process::Command::new(&link)
+            .arg("--check")
+            .current_dir(cwd)
+            .output()
+            .expect("run supervisord link")
+    };
+    // Nothing to find in an empty directory (the machine has no /etc/supervisord.conf).
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    if !std::path::Path::new("/etc/supervisord.conf").exists()
+        && !std::path::Path::new("/etc/supervisor/supervisord.conf").exists()
+    {
+        let out = run(&empty);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.starts_with("Error: No config file found at default paths ("),
+            "{stderr}"
+        );
+    }
+    // <prefix>/etc/supervisord.conf beside the link's directory comes first.
+    std::fs::create_dir_all(dir.join("etc")).expect("mkdir etc");
+    dir.write(
+        "etc/supervisord.conf",
+        "[supervisord]\npidfile = {dir}/p.pid\n",
+    );
+    let out = run(&empty);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("etc/supervisord.conf: OK (supervisord dialect"),
+        "{stdout}"
+    );
+    // Started (not --check) on a file it refuses: exit 2, as supervisord.
+    dir.write("etc/supervisord.conf", "[supervisord]\nminfds = many\n");
+    let out = std::process::Command::new(&link)
+        .arg("-n")
+        .current_dir(&empty)
+        .output()
+        .expect("run supervisord link");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn supervisord_options_override_the_file_in_check_json() {
+    let dir = TestDir::new("sd-options");
+    let config = supervisord_conf(&dir, "[program:a]\ncommand = sleep 300\n");
+    std::fs::create_dir_all(dir.join("logs")).expect("mkdir");
+    let other_pid = dir.join("other.pid").display().to_string();
+    let logs = dir.join("logs").display().to_string();
+    let out = std::process::Command::new(common::SUPERVICE)
+        .args(["-c", &config.display().to_string(), "--check", "--json"])
+        .args([
+            "-j", &other_pid, "-q", &logs, "-i", "box", "-y", "1MB", "-k", "-m", "077",
+        ])
+        .output()
+        .expect("run --check --json");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let s = &json["supervisord"];
+    assert_eq!(s["pidfile"], other_pid.as_str());
+    assert_eq!(s["childlogdir"], logs.as_str());
+    assert_eq!(s["identifier"], "box");
+    assert_eq!(s["logfile_maxbytes"], 1 << 20);
+    assert_eq!(s["nocleanup"], true);
+    assert_eq!(s["umask"], 0o77);
+    // A bad value names the option.
+    let out = std::process::Command::new(common::SUPERVICE)
+        .args(["-c", &config.display().to_string(), "--check", "-a", "lots"])
+        .output()
+        .expect("run --check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("command line option -a: invalid literal for int()"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn supervisord_user_is_become_once_the_socket_and_pidfile_are_made() {
+    if !common::require_root("supervisord_user_is_become_once_the_socket_and_pidfile_are_made") {
+        return;
+    }
+    let Ok(Some(nobody)) = nix::unistd::User::from_name("nobody") else {
+        common::skip_or_fail("supervisord_user", "no user nobody");
+        return;
+    };
+    let dir = TestDir::new("sd-user");
+    // The daemon keeps writing its log and state file here as nobody.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir.path, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let config = supervisord_conf(&dir, "[program:a]\ncommand = sleep 300\n");
+    let text = dir
+        .read("supervisord.conf")
+        .replace("[supervisord]\n", "[supervisord]\nuser = nobody\n");
+    std::fs::write(&config, text).expect("write config");
+    let daemon = Daemon::start(&dir, &config);
+    daemon.expect_log(secs(5), "Running as user nobody");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", daemon.pid)).expect("status");
+    let uid_line = status
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .expect("Uid line");
+    let uids: Vec<u32> = uid_line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|u| u.parse().ok())
+        .collect();
+    assert!(uids.iter().all(|&u| u == nobody.uid.as_raw()), "{uid_line}");
+    expect_state(&dir.socket(), "a", "RUNNING", secs(10));
+    drop(daemon);
+}

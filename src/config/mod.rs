@@ -4,6 +4,7 @@
 
 pub mod expand;
 pub mod ini;
+pub mod json;
 mod program;
 pub mod pyformat;
 pub mod supervisord;
@@ -67,6 +68,15 @@ impl LogLevel {
         })
     }
 
+    /// `-e` also takes supervisord's levels: TRACE and BLATHER are finer than DEBUG, so
+    /// here they are DEBUG.
+    pub fn parse_flag(text: &str) -> Option<LogLevel> {
+        match text.trim().to_ascii_uppercase().as_str() {
+            "TRACE" | "BLATHER" => Some(LogLevel::Debug),
+            _ => LogLevel::parse(text),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             LogLevel::Debug => "DEBUG",
@@ -95,6 +105,21 @@ pub struct Global {
     pub log_backups: u32,
     /// Stay in the foreground as with `-n` (supervisord's `nodaemon`).
     pub nodaemon: bool,
+    /// A supervisord file's settings of the daemon process itself.
+    pub daemon: Option<DaemonKeys>,
+}
+
+/// What `[supervisord]` says about the daemon process (supervisord's dialect only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonKeys {
+    /// Set once detached (supervisord applies it only when it daemonizes).
+    pub umask: u32,
+    /// Entered once detached (likewise).
+    pub directory: Option<PathBuf>,
+    /// The fd limit is raised to at least this.
+    pub minfds: u64,
+    /// The user to become once the pidfile and the control socket are made.
+    pub user: Option<(String, crate::spawn::Credentials)>,
 }
 
 impl Default for Global {
@@ -109,6 +134,7 @@ impl Default for Global {
             log_maxbytes: 52_428_800,
             log_backups: 10,
             nodaemon: false,
+            daemon: None,
         }
     }
 }
@@ -450,6 +476,7 @@ fn parse_global(ctx: &Ctx<'_>) -> Result<Global, ConfigError> {
         log_maxbytes,
         log_backups: u32::try_from(log_backups).unwrap_or(u32::MAX),
         nodaemon: false,
+        daemon: None,
     })
 }
 

@@ -133,6 +133,10 @@ impl Supervisor {
         self.add_frontend(|id, core| {
             Control::bind(id, core, &global.socket).map(|c| Box::new(c) as Box<dyn Frontend>)
         })?;
+        if let Some((name, credentials)) = global.daemon.as_ref().and_then(|d| d.user.as_ref()) {
+            crate::daemon::drop_privileges(name, credentials)?;
+            info!("Running as user {name}");
+        }
         for warning in self.core.take_warnings() {
             warn!("{warning}");
         }

@@ -234,6 +234,90 @@ fn node_name() -> String {
     node.to_string_lossy().into_owned()
 }
 
+/// supervisord's command-line options that override `[supervisord]` keys (its
+/// "priority 2" over the file's "priority 0"), set once at startup and applied to every
+/// load, reloads included.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub nodaemon: bool,
+    pub silent: bool,
+    pub nocleanup: bool,
+    pub strip_ansi: bool,
+    pub user: Option<String>,
+    pub umask: Option<String>,
+    pub directory: Option<String>,
+    pub logfile: Option<String>,
+    pub logfile_maxbytes: Option<String>,
+    pub logfile_backups: Option<String>,
+    pub loglevel: Option<String>,
+    pub pidfile: Option<String>,
+    pub identifier: Option<String>,
+    pub childlogdir: Option<String>,
+    pub minfds: Option<String>,
+    pub minprocs: Option<String>,
+}
+
+static OVERRIDES: std::sync::OnceLock<Overrides> = std::sync::OnceLock::new();
+
+/// Sets the command line's overrides; the first call wins.
+pub fn set_overrides(overrides: Overrides) {
+    let _ = OVERRIDES.set(overrides);
+}
+
+/// Applies the command line's options over the file's `[supervisord]`, with
+/// supervisord's checks; an error names the option.
+fn apply_overrides(s: &mut Supervisord, o: &Overrides, cwd: &Path) -> Result<(), String> {
+    let option = |flag: &str, e: String| format!("command line option {flag}: {e}");
+    s.nodaemon |= o.nodaemon;
+    s.silent |= o.silent;
+    s.nocleanup |= o.nocleanup;
+    s.strip_ansi |= o.strip_ansi;
+    if let Some(user) = &o.user {
+        name_to_uid(user).map_err(|e| option("-u", e))?;
+        s.user = Some(user.clone());
+    }
+    if let Some(v) = &o.umask {
+        s.umask = types::octal(v).map_err(|e| option("-m", e))?;
+    }
+    if let Some(v) = &o.directory {
+        s.directory = Some(existing_directory(v).map_err(|e| option("-d", e))?);
+    }
+    if let Some(v) = &o.logfile {
+        let path = existing_dirpath(v).map_err(|e| option("-l", e))?;
+        s.logfile = if path == "syslog" {
+            path
+        } else {
+            normalize_path(&path, cwd)
+        };
+    }
+    if let Some(v) = &o.logfile_maxbytes {
+        s.logfile_maxbytes = types::byte_size(v).map_err(|e| option("-y", e))?;
+    }
+    if let Some(v) = &o.logfile_backups {
+        s.logfile_backups = types::integer(v).map_err(|e| option("-z", e))?;
+    }
+    if let Some(v) = &o.loglevel {
+        s.loglevel = types::logging_level(v).map_err(|e| option("-e", e))?;
+    }
+    if let Some(v) = &o.pidfile {
+        let path = existing_dirpath(v).map_err(|e| option("-j", e))?;
+        s.pidfile = normalize_path(&path, cwd);
+    }
+    if let Some(v) = &o.identifier {
+        s.identifier = v.clone();
+    }
+    if let Some(v) = &o.childlogdir {
+        s.childlogdir = existing_directory(v).map_err(|e| option("-q", e))?;
+    }
+    if let Some(v) = &o.minfds {
+        s.minfds = types::integer(v).map_err(|e| option("-a", e))?;
+    }
+    if let Some(v) = &o.minprocs {
+        s.minprocs = types::integer(v).map_err(|e| option("--minprocs", e))?;
+    }
+    Ok(())
+}
+
 /// Reads `path` (and its includes) and builds the model, or every refusal found (at most
 /// one per section: a section's later keys are not judged after its first error).
 pub fn load(path: &Path, context: &Context) -> Result<Model, Vec<Located>> {
@@ -250,11 +334,23 @@ pub fn load(path: &Path, context: &Context) -> Result<Model, Vec<Located>> {
         errors: Vec::new(),
         warnings: std::cell::RefCell::new(parsed.warnings.clone()),
     };
-    let model = builder.build(path);
-    match model {
-        Some(model) if builder.errors.is_empty() => Ok(model),
-        _ => Err(builder.errors),
+    let model = builder.build(path.clone());
+    let mut model = match model {
+        Some(model) if builder.errors.is_empty() => model,
+        _ => return Err(builder.errors),
+    };
+    if let Some(overrides) = OVERRIDES.get() {
+        apply_overrides(&mut model.supervisord, overrides, &context.cwd).map_err(|message| {
+            vec![Located {
+                message,
+                file: path,
+                section: None,
+                key: None,
+                line: None,
+            }]
+        })?;
     }
+    Ok(model)
 }
 
 /// `ENV_X` for every variable of the environment.

@@ -11,7 +11,7 @@ use nix::sys::signal::Signal;
 
 use super::model::{GroupKind, LogTarget, Model, Process, StreamLog};
 use crate::config::program::{Health, HealthCheck, LogFile, Program, Reconcile, SupervisordKeys};
-use crate::config::{Config, ConfigError, Dialect, Global, Group, LogLevel};
+use crate::config::{Config, ConfigError, DaemonKeys, Dialect, Global, Group, LogLevel};
 
 /// Extra seconds per group at shutdown beyond its longest stopwaitsecs (the SIGKILL and
 /// the reaping that follow).
@@ -109,6 +109,27 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
         log_maxbytes: s.logfile_maxbytes,
         log_backups: u32::try_from(s.logfile_backups.max(0)).unwrap_or(u32::MAX),
         nodaemon: s.nodaemon,
+        daemon: Some(DaemonKeys {
+            umask: s.umask,
+            directory: s.directory.as_ref().map(PathBuf::from),
+            minfds: u64::try_from(s.minfds.max(0)).unwrap_or(0),
+            user: match &s.user {
+                None => None,
+                Some(user) => {
+                    let name = match user.parse::<u32>() {
+                        Ok(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                            .ok()
+                            .flatten()
+                            .map_or_else(|| user.clone(), |u| u.name),
+                        Err(_) => user.clone(),
+                    };
+                    let credentials = crate::spawn::resolve_user(&name)
+                        .map_err(|e| ConfigError(format!("[supervisord] user: {e}")))?
+                        .ok_or_else(|| ConfigError(format!("Invalid user name {user}")))?;
+                    Some((name, credentials))
+                }
+            },
+        }),
     };
     Ok(Config {
         path: model.path.clone(),

@@ -55,8 +55,6 @@ pub struct Control {
     accept_retry: Option<TimerId>,
     /// accept() is failing (reported once per episode).
     accept_failing: bool,
-    /// A connection closed while accept() was failing: accept again next turn.
-    accept_soon: bool,
     own_uid: u32,
     scratch: Vec<u8>,
 }
@@ -92,7 +90,6 @@ impl Control {
             again: VecDeque::new(),
             accept_retry: None,
             accept_failing: false,
-            accept_soon: false,
             own_uid: nix::unistd::geteuid().as_raw(),
             scratch: vec![0; 4096],
         })
@@ -124,7 +121,10 @@ impl Control {
         }
     }
 
-    fn accept_clients(&mut self, core: &mut Core) {
+    /// Accepts every queued connection. With `serve`, each is read at once; without (from
+    /// inside a close, which may run while a request is being served), each is queued
+    /// for the next turn, so that no request is served inside another.
+    fn accept_clients(&mut self, core: &mut Core, serve: bool) {
         loop {
             let Some(socket) = self.socket.as_ref() else {
                 return;
@@ -169,7 +169,7 @@ impl Control {
             if let Some(message) = refusal.as_ref().filter(|m| m.starts_with("Permission")) {
                 warn!("{message}");
             }
-            self.add_client(core, stream, refusal);
+            self.add_client(core, stream, refusal, serve);
         }
     }
 
@@ -192,7 +192,13 @@ impl Control {
         }
     }
 
-    fn add_client(&mut self, core: &mut Core, mut stream: UnixStream, refusal: Option<String>) {
+    fn add_client(
+        &mut self,
+        core: &mut Core,
+        mut stream: UnixStream,
+        refusal: Option<String>,
+        serve: bool,
+    ) {
         let index = slab::vacant(&mut self.clients);
         let interest = Interest::READABLE | Interest::WRITABLE;
         let token = self.token(index);
@@ -213,7 +219,11 @@ impl Control {
         });
         self.live += 1;
         // Data may already be waiting; edge-triggered readiness would not say so again.
-        self.client_ready(core, index, true, false);
+        if serve {
+            self.client_ready(core, index, true, false);
+        } else {
+            self.again.push_back(index);
+        }
     }
 
     fn client_ready(&mut self, core: &mut Core, index: usize, readable: bool, writable: bool) {
@@ -304,12 +314,12 @@ impl Control {
             .deregister(client.conn.stream_mut());
         self.live -= 1;
         self.parked.retain(|&i| i != index);
-        // An fd was freed: what queued while accept() was failing is accepted on the next
-        // turn (not from here: that would serve a new request in the middle of this one).
-        // The pending retry goes, so a failure re-arms exactly one.
+        // An fd was freed: accept what queued while accept() was failing, now, but read
+        // those connections only next turn (serving one from here would run a request
+        // inside this one's). The pending retry goes, so a failure re-arms exactly one.
         if let Some(timer) = self.accept_retry.take() {
             core.reactor().disarm(timer);
-            self.accept_soon = true;
+            self.accept_clients(core, false);
         }
     }
 
@@ -362,7 +372,7 @@ impl Control {
 impl Frontend for Control {
     fn ready(&mut self, core: &mut Core, at: Endpoint, readable: bool, writable: bool) {
         match at {
-            Endpoint::Listener => self.accept_clients(core),
+            Endpoint::Listener => self.accept_clients(core, true),
             Endpoint::Conn(index) => self.client_ready(core, index, readable, writable),
         }
     }
@@ -371,14 +381,14 @@ impl Frontend for Control {
         match at {
             Endpoint::Listener => {
                 self.accept_retry = None;
-                self.accept_clients(core);
+                self.accept_clients(core, true);
             }
             Endpoint::Conn(index) => self.client_timed_out(core, index),
         }
     }
 
     fn busy(&self) -> bool {
-        !self.again.is_empty() || self.accept_soon
+        !self.again.is_empty()
     }
 
     fn run_again(&mut self, core: &mut Core) {
@@ -386,9 +396,6 @@ impl Frontend for Control {
             if let Some(index) = self.again.pop_front() {
                 self.client_ready(core, index, true, false);
             }
-        }
-        if std::mem::take(&mut self.accept_soon) {
-            self.accept_clients(core);
         }
     }
 
@@ -404,7 +411,6 @@ impl Frontend for Control {
         if let Some(timer) = self.accept_retry.take() {
             core.reactor().disarm(timer);
         }
-        self.accept_soon = false;
         for index in 0..self.clients.len() {
             if let Some(client) = self.client_mut(index).filter(|c| c.op.is_some()) {
                 let _ = client
@@ -413,7 +419,6 @@ impl Frontend for Control {
             }
             self.close_client(core, index);
         }
-        self.accept_soon = false;
     }
 }
 

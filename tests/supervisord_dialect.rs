@@ -105,10 +105,19 @@ const DELIBERATE: &[(&str, Deliberate)] = &[
         "synthetic/err-no-supervisord-section.conf",
         Deliberate::ReadsAsSupervice,
     ),
+    // A bare `%s` formats supervisord's whole expansion dict into the value (issues #980,
+    // #986); SUPERVISORD.md §8 #7: "the %s→dict text is a bug you may reject with an
+    // error". Ours refuses it, naming the section and key.
+    (
+        "synthetic/ok-bare-percent-s.conf",
+        Deliberate::RefusesNaming("[program:bare] command"),
+    ),
 ];
 
 #[derive(Clone, Copy)]
 enum Deliberate {
+    /// Ours refuses the file (exit 1) and its message holds this text.
+    RefusesNaming(&'static str),
     /// Ours accepts the file (exit 0) and its stderr holds this text.
     AcceptsWarning(&'static str),
     /// Ours accepts the file as the Supervice dialect: `"dialect": "supervice"`.
@@ -370,6 +379,14 @@ fn check(paths: &Paths, case: &Case) -> (String, Option<String>) {
                     failure,
                     "  ours must accept it with a warning naming {needle} (issue 13); ours: \
                      {ours:?}, stderr {stderr:?}"
+                );
+            }
+            (Some(Deliberate::RefusesNaming(needle)), Outcome::Refused(m))
+                if m.contains(needle) => {}
+            (Some(Deliberate::RefusesNaming(needle)), _) => {
+                let _ = writeln!(
+                    failure,
+                    "  ours must refuse it naming {needle} (SUPERVISORD.md §8); ours: {ours:?}"
                 );
             }
             (Some(Deliberate::ReadsAsSupervice), Outcome::Accepted(v))

@@ -15,7 +15,9 @@
 # (after_setuid), no fcgi socket (make_group), no HTTP server bind, no daemonizing, no
 # pidfile. So the checks supervisord makes only there (the fcgi socket can be created, an
 # HTTP server can bind, the log file can be opened, [supervisord] user can be switched
-# to) are not part of the reference. Every value printed is read from supervisor's own
+# to, the [rpcinterface:x] factory accepts its keys: realize() imports factories but
+# does not call them, so SUPERVISORD.md §8 #8 is not seen here) are not part of the
+# reference. Every value printed is read from supervisor's own
 # objects (options, options.server_configs, process_group_configs and their pconfigs);
 # nothing here parses the file.
 #

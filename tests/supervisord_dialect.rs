@@ -719,7 +719,13 @@ fn diff(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
         }
         (Value::Array(w), Value::Array(g)) if w.len() == g.len() => {
             for (i, (wv, gv)) in w.iter().zip(g).enumerate() {
-                diff(&format!("{path}[{i}]"), wv, gv, out);
+                // A group or process is named in the path: .processes[11 sig7:sig7].
+                let name = names(std::slice::from_ref(wv));
+                let label = match wv {
+                    Value::Object(_) => format!("[{i} {}]", name.trim_matches(['[', ']'])),
+                    _ => format!("[{i}]"),
+                };
+                diff(&format!("{path}{label}"), wv, gv, out);
             }
         }
         (Value::Array(w), Value::Array(g))

@@ -580,17 +580,7 @@ fn check_json_shows_supervisords_expansions_typed() {
          stdout_logfile_maxbytes = 5 MB\nautorestart = TRUE\nstopsignal = int\n\
          autorestart = true\n",
     );
-    let out = std::process::Command::new(common::SUPERVICE)
-        .args(["-c", &config.display().to_string(), "--check", "--json"])
-        .output()
-        .expect("run --check --json");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let json = common::check_json(&config, &[]);
     assert_eq!(json["dialect"], "supervisord");
     assert_eq!(
         json["supervisord"]["logfile"],
@@ -631,17 +621,7 @@ fn check_json_of_a_supervice_file_shows_its_instances() {
         "[program:web]\ncommand = server --port 80%(process_num)s\nnumprocs = 2\n\
          environment = A=1\nstopsignal = int\n",
     );
-    let out = std::process::Command::new(common::SUPERVICE)
-        .args(["-c", &config.display().to_string(), "--check", "--json"])
-        .output()
-        .expect("run --check --json");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let json = common::check_json(&config, &[]);
     assert_eq!(json["dialect"], "supervice");
     assert_eq!(
         json["supervice"]["socket"],

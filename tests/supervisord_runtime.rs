@@ -334,20 +334,12 @@ fn supervisord_options_override_the_file_in_check_json() {
     std::fs::create_dir_all(dir.join("logs")).expect("mkdir");
     let other_pid = dir.join("other.pid").display().to_string();
     let logs = dir.join("logs").display().to_string();
-    let out = std::process::Command::new(common::SUPERVICE)
-        .args(["-c", &config.display().to_string(), "--check", "--json"])
-        .args([
+    let json = common::check_json(
+        &config,
+        &[
             "-j", &other_pid, "-q", &logs, "-i", "box", "-y", "1MB", "-k", "-m", "077",
-        ])
-        .output()
-        .expect("run --check --json");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        ],
     );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     let s = &json["supervisord"];
     assert_eq!(s["pidfile"], other_pid.as_str());
     assert_eq!(s["childlogdir"], logs.as_str());

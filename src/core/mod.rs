@@ -358,17 +358,7 @@ impl Core {
     /// Members of a group in status order, or `None` for no such group.
     pub fn group(&self, name: &str) -> Option<Vec<Id>> {
         let group = self.config.groups.iter().find(|g| g.name == name)?;
-        let members = self
-            .table
-            .order
-            .iter()
-            .copied()
-            .filter(|&i| {
-                self.slot(i)
-                    .is_some_and(|s| group.programs.contains(&s.config.program))
-            })
-            .collect();
-        Some(members)
+        Some(self.ids_where(|s| group.programs.contains(&s.config.program)))
     }
 
     pub fn view(&self, id: Id) -> Option<View<'_>> {
@@ -529,6 +519,14 @@ impl Core {
 
     fn slot_mut(&mut self, index: usize) -> Option<&mut Slot> {
         slab::get_mut(&mut self.table.slots, index)
+    }
+
+    /// The instances in the table (status order) whose slot satisfies `wanted`.
+    fn ids_where(&self, wanted: impl Fn(&Slot) -> bool) -> Vec<Id> {
+        let order = self.table.order.iter().copied();
+        order
+            .filter(|&i| self.slot(i).is_some_and(&wanted))
+            .collect()
     }
 
     fn slots(&self) -> impl Iterator<Item = &Slot> + '_ {

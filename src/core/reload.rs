@@ -43,16 +43,7 @@ impl Core {
         let new_names: BTreeSet<&str> = instances.iter().map(|i| i.name.as_str()).collect();
         let mut summary = ReloadSummary::default();
 
-        let removed: Vec<usize> = self
-            .table
-            .order
-            .iter()
-            .copied()
-            .filter(|&i| {
-                self.slot(i)
-                    .is_some_and(|s| !new_names.contains(s.config.name.as_str()))
-            })
-            .collect();
+        let removed = self.ids_where(|s| !new_names.contains(s.config.name.as_str()));
         for index in removed {
             summary.removed.extend(self.remove(index));
         }

@@ -701,3 +701,19 @@ pub fn start_with_file_over(
     });
     Some(daemon)
 }
+
+/// `supervice -c CONFIG --check --json EXTRA...`, which must succeed: its JSON document.
+pub fn check_json(config: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(SUPERVICE)
+        .args(["-c", &config.display().to_string(), "--check", "--json"])
+        .args(extra)
+        .output()
+        .expect("run --check --json");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON object")
+}

@@ -434,3 +434,44 @@ fn an_fcgi_program_gets_its_groups_listening_socket_on_fd_0() {
     daemon.expect_log(secs(1), "Closing socket unix://");
     drop(daemon);
 }
+
+#[test]
+fn supervices_own_keys_work_in_a_supervisord_file() {
+    let dir = TestDir::new("sd-extensions");
+    dir.write("app.env", "FROM_FILE=yes\n");
+    let config = supervisord_conf(
+        &dir,
+        "[program:app]\ncommand = sh -c 'echo $FROM_FILE > {dir}/env; exec sleep 300'\n\
+         env_file = {dir}/app.env\nhealthcheck_type = script\nhealthcheck_command = true\n\
+         healthcheck_interval = 1\nhealthcheck_start_period = 0\npdeathsig = false\n\
+         reconcile = warn\n",
+    );
+    let daemon = Daemon::start(&dir, &config);
+    let socket = dir.socket();
+    expect_state(&socket, "app", "RUNNING", secs(10));
+    expect_within(secs(5), "the env_file's variable in the child", || {
+        dir.read("env").trim() == "yes"
+    });
+    expect_within(secs(10), "the script health check to pass", || {
+        let (_, out, _) = common::ctl(&dir, &["status", "--json"]);
+        out.contains("\"healthy\": true") || out.contains("\"healthy\":true")
+    });
+    drop(daemon);
+
+    // A bad value of one of them is refused like any other, with its key and line.
+    let bad = supervisord_conf(
+        &dir,
+        "[program:app]\ncommand = sleep 300\nhealthcheck_type = tcpp\n",
+    );
+    let out = std::process::Command::new(common::SUPERVICE)
+        .args(["-c", &bad.display().to_string(), "--check"])
+        .output()
+        .expect("run --check");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("invalid healthcheck_type 'tcpp'")
+            && stderr.contains("[program:app] healthcheck_type, line"),
+        "{stderr}"
+    );
+}

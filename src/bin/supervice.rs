@@ -330,6 +330,11 @@ fn check_supervisord(path: &std::path::Path, json: bool) -> ExitCode {
     let shown = path.display();
     match supervisord::load(path, &supervisord::Context::current()) {
         Ok(model) => {
+            // What only the daemon's view checks: Supervice's own keys, user lookups.
+            if let Err(e) = supervisord::runtime::into_config(model.clone(), "check") {
+                eprintln!("{shown}: error: {e}");
+                return ExitCode::FAILURE;
+            }
             for warning in &model.warnings {
                 eprintln!("{shown}: warning: {warning}");
             }

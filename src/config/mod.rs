@@ -33,7 +33,7 @@ pub const SUPERVICE_KEYS: &[&str] = &[
 /// Keys of `[group:NAME]`.
 pub const GROUP_KEYS: &[&str] = &["programs"];
 
-pub use program::PROGRAM_KEYS;
+pub use program::{extensions, Extensions, EXTENSION_KEYS, PROGRAM_KEYS};
 
 /// A config that could not be loaded; the text is what the user reads.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -391,21 +391,7 @@ pub fn parse(
         }
     }
 
-    let env_files = ctx.list("env_file");
-    for path in &env_files {
-        let p = Path::new(path);
-        if !p.exists() {
-            return Err(ctx.error("env_file", format!("env_file '{path}' does not exist")));
-        }
-        if !readable(p) || p.is_dir() {
-            return Err(ctx.error("env_file", format!("env_file '{path}' is not readable")));
-        }
-        // A device or a pipe could be read for ever (/dev/zero) or block the load.
-        if !p.is_file() {
-            let msg = format!("env_file '{path}' is not a regular file");
-            return Err(ctx.error("env_file", msg));
-        }
-    }
+    let env_files = check_env_files(ctx)?;
 
     let health = parse_health(
         ctx,
@@ -414,20 +400,7 @@ pub fn parse(
     )?;
 
     // 8. env_file contents, then `environment` on top.
-    let mut environment = Vec::new();
-    for path in &env_files {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ctx.error(
-                "env_file",
-                format!("env_file '{path}' is not readable: {e}"),
-            )
-        })?;
-        let pairs = expand::parse_env_file(&text).map_err(|e| {
-            let msg = format!("{path}:{}: malformed env line (expected KEY=VALUE)", e.line);
-            ctx.error("env_file", msg)
-        })?;
-        environment.extend(pairs);
-    }
+    let mut environment = read_env_files(ctx, &env_files)?;
     if let Some(text) = ctx.string("environment") {
         environment.extend(expand::parse_environment(&text));
     }
@@ -495,6 +468,100 @@ pub fn parse(
         reconcile,
         health,
         supervisord: None,
+    })
+}
+
+/// `env_file`: each listed file must exist and be a readable regular file.
+fn check_env_files(ctx: &Ctx<'_>) -> Result<Vec<String>, ConfigError> {
+    let env_files = ctx.list("env_file");
+    for path in &env_files {
+        let p = Path::new(path);
+        if !p.exists() {
+            return Err(ctx.error("env_file", format!("env_file '{path}' does not exist")));
+        }
+        if !readable(p) || p.is_dir() {
+            return Err(ctx.error("env_file", format!("env_file '{path}' is not readable")));
+        }
+        // A device or a pipe could be read for ever (/dev/zero) or block the load.
+        if !p.is_file() {
+            let msg = format!("env_file '{path}' is not a regular file");
+            return Err(ctx.error("env_file", msg));
+        }
+    }
+    Ok(env_files)
+}
+
+/// The `KEY=VALUE` lines of the env files, in order.
+fn read_env_files(ctx: &Ctx<'_>, files: &[String]) -> Result<Vec<(String, String)>, ConfigError> {
+    let mut environment = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ctx.error(
+                "env_file",
+                format!("env_file '{path}' is not readable: {e}"),
+            )
+        })?;
+        let pairs = expand::parse_env_file(&text).map_err(|e| {
+            let msg = format!("{path}:{}: malformed env line (expected KEY=VALUE)", e.line);
+            ctx.error("env_file", msg)
+        })?;
+        environment.extend(pairs);
+    }
+    Ok(environment)
+}
+
+/// Supervice's keys that supervisord does not have (health checks, env_file, pdeathsig,
+/// reconcile): also read in a supervisord file's `[program:x]`, which supervisord ignores.
+pub const EXTENSION_KEYS: &[&str] = &[
+    "env_file",
+    "pdeathsig",
+    "reconcile",
+    "healthcheck_type",
+    "healthcheck_interval",
+    "healthcheck_timeout",
+    "healthcheck_retries",
+    "healthcheck_start_period",
+    "healthcheck_port",
+    "healthcheck_host",
+    "healthcheck_command",
+];
+
+/// Those keys of one section, typed and checked as Supervice checks them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extensions {
+    pub health: Health,
+    /// The env files' pairs, under the program's `environment`.
+    pub env_file_pairs: Vec<(String, String)>,
+    pub pdeathsig: bool,
+    pub reconcile: Reconcile,
+}
+
+pub fn extensions(ctx: &Ctx<'_>) -> Result<Extensions, ConfigError> {
+    let ints = [
+        ctx.int("healthcheck_interval", 30)?,
+        ctx.int("healthcheck_timeout", 10)?,
+        ctx.int("healthcheck_retries", 3)?,
+        ctx.int("healthcheck_start_period", 10)?,
+    ];
+    let port = ctx.opt_int("healthcheck_port")?;
+    let pdeathsig = ctx.bool("pdeathsig", true)?;
+    let reconcile = match ctx.entry("reconcile") {
+        None => Reconcile::Auto,
+        Some(e) => Reconcile::parse(&e.value).ok_or_else(|| {
+            let msg = format!(
+                "invalid reconcile '{}' (expected one of: auto, kill, warn, off)",
+                e.value.trim()
+            );
+            ctx.error("reconcile", msg)
+        })?,
+    };
+    let files = check_env_files(ctx)?;
+    let health = parse_health(ctx, ints, port)?;
+    Ok(Extensions {
+        health,
+        env_file_pairs: read_env_files(ctx, &files)?,
+        pdeathsig,
+        reconcile,
     })
 }
 

@@ -105,6 +105,16 @@ pub struct Process {
     pub serverurl: Option<String>,
     pub stdout: StreamLog,
     pub stderr: StreamLog,
+    /// Supervice's own keys in the section (health checks, env_file, pdeathsig,
+    /// reconcile), as written; `None` when it has none.
+    pub extensions: Option<ExtensionKeys>,
+}
+
+/// Supervice's keys found in a supervisord section, for `program::extensions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionKeys {
+    pub section: crate::config::ini::Section,
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -951,6 +961,7 @@ impl<'a> Builder<'a> {
             let m = "Cannot set stopasgroup=true and killasgroup=false";
             return Err(r.fail(Some("killasgroup"), m.into()));
         }
+        let extensions = self.extension_keys(section);
         let mut processes = Vec::new();
         // One mapping for every process, as supervisord keeps one: a process's own
         // environment stays visible to the next one's.
@@ -1023,10 +1034,35 @@ impl<'a> Builder<'a> {
                 serverurl: serverurl.clone(),
                 stdout,
                 stderr,
+                extensions: extensions.clone(),
             });
         }
         processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
         Ok(processes)
+    }
+
+    /// The section's Supervice-only keys (with `[DEFAULT]`'s), as written.
+    fn extension_keys(&self, section: &Section) -> Option<ExtensionKeys> {
+        let entries: Vec<crate::config::ini::Entry> = crate::config::EXTENSION_KEYS
+            .iter()
+            .filter_map(|key| self.parsed.get(section, key))
+            .map(|e| crate::config::ini::Entry {
+                key: e.key.clone(),
+                value: e.value.clone(),
+                line: e.line,
+            })
+            .collect();
+        if entries.is_empty() {
+            return None;
+        }
+        Some(ExtensionKeys {
+            section: crate::config::ini::Section {
+                name: section.name.clone(),
+                line: section.line,
+                entries,
+            },
+            file: self.parsed.files[section.file].clone(),
+        })
     }
 
     fn stream(

@@ -198,6 +198,22 @@ fn program(
     if let Some(url) = url {
         environment.push(("SUPERVISOR_SERVER_URL".to_string(), url));
     }
+    let ext = match &p.extensions {
+        None => None,
+        Some(keys) => {
+            let ctx = crate::config::value::Ctx::new(&keys.section, &[], "");
+            let ext = crate::config::extensions(&ctx)
+                .map_err(|e| ConfigError(format!("{e} in {}", keys.file.display())))?;
+            Some(ext)
+        }
+    };
+    // env_file pairs under the environments, as in Supervice's dialect.
+    for (key, value) in ext.iter().flat_map(|e| e.env_file_pairs.iter()) {
+        match environment.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value.clone(),
+            None => environment.push((key.clone(), value.clone())),
+        }
+    }
     // Both environments may override the SUPERVISOR_* variables, as in supervisord.
     for (key, value) in &p.environment {
         match environment.iter_mut().find(|(k, _)| k == key) {
@@ -231,14 +247,17 @@ fn program(
         directory: p.directory.as_ref().map(PathBuf::from),
         user,
         credentials,
-        pdeathsig: true,
-        reconcile: Reconcile::Auto,
-        health: Health {
-            check: HealthCheck::None,
-            interval: Duration::from_secs(30),
-            timeout: Duration::from_secs(5),
-            retries: 3,
-            start_period: Duration::ZERO,
+        pdeathsig: ext.as_ref().is_none_or(|e| e.pdeathsig),
+        reconcile: ext.as_ref().map_or(Reconcile::Auto, |e| e.reconcile),
+        health: match &ext {
+            Some(e) => e.health.clone(),
+            None => Health {
+                check: HealthCheck::None,
+                interval: Duration::from_secs(30),
+                timeout: Duration::from_secs(10),
+                retries: 3,
+                start_period: Duration::from_secs(10),
+            },
         },
         supervisord: Some(SupervisordKeys {
             autorestart: p.autorestart,

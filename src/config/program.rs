@@ -27,10 +27,11 @@ pub const PROGRAM_KEYS: &[&str] = &[
     "stdout_logfile_backups",
     "stderr_logfile_maxbytes",
     "stderr_logfile_backups",
-    "environment",
-    "env_file",
     "directory",
     "user",
+    "environment",
+    // From here on, the keys supervisord does not have (EXTENSION_KEYS).
+    "env_file",
     "pdeathsig",
     "reconcile",
     "healthcheck_type",
@@ -512,19 +513,9 @@ fn read_env_files(ctx: &Ctx<'_>, files: &[String]) -> Result<Vec<(String, String
 
 /// Supervice's keys that supervisord does not have (health checks, env_file, pdeathsig,
 /// reconcile): also read in a supervisord file's `[program:x]`, which supervisord ignores.
-pub const EXTENSION_KEYS: &[&str] = &[
-    "env_file",
-    "pdeathsig",
-    "reconcile",
-    "healthcheck_type",
-    "healthcheck_interval",
-    "healthcheck_timeout",
-    "healthcheck_retries",
-    "healthcheck_start_period",
-    "healthcheck_port",
-    "healthcheck_host",
-    "healthcheck_command",
-];
+/// They are the tail of `PROGRAM_KEYS`, from `env_file` on.
+pub const EXTENSION_KEYS: &[&str] = PROGRAM_KEYS.split_at(EXTENSIONS_START).1;
+const EXTENSIONS_START: usize = 17;
 
 /// Those keys of one section, typed and checked as Supervice checks them.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -304,3 +304,14 @@ fn every_program_key_is_read() {
     // Every key is known: no warning at all.
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);
 }
+
+#[test]
+fn the_extension_keys_are_supervices_keys_that_supervisord_lacks() {
+    use crate::config::EXTENSION_KEYS;
+    assert_eq!(EXTENSION_KEYS.first(), Some(&"env_file"));
+    assert_eq!(EXTENSION_KEYS.len(), 11);
+    assert!(EXTENSION_KEYS.iter().all(|k| *k == "env_file"
+        || *k == "pdeathsig"
+        || *k == "reconcile"
+        || k.starts_with("healthcheck_")));
+}

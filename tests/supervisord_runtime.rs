@@ -475,3 +475,33 @@ fn supervices_own_keys_work_in_a_supervisord_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn earlier_auto_logs_are_removed_at_start_unless_nocleanup() {
+    for nocleanup in [false, true] {
+        let dir = TestDir::new("sd-cleanup");
+        dir.write("old-stdout---supervisor-dead.log", "earlier run\n");
+        dir.write("old-stdout---supervisor-dead.log.1", "rotated\n");
+        dir.write("notes.txt", "not a log\n");
+        let config = supervisord_conf(&dir, "[program:a]\ncommand = sleep 300\n");
+        let text = dir.read("supervisord.conf").replace(
+            "[supervisord]\n",
+            &format!("[supervisord]\nnocleanup = {nocleanup}\n"),
+        );
+        std::fs::write(&config, text).expect("write config");
+        let daemon = Daemon::start(&dir, &config);
+        expect_state(&dir.socket(), "a", "RUNNING", secs(10));
+        for old in [
+            "old-stdout---supervisor-dead.log",
+            "old-stdout---supervisor-dead.log.1",
+        ] {
+            assert_eq!(
+                dir.join(old).exists(),
+                nocleanup,
+                "{old} with nocleanup = {nocleanup}"
+            );
+        }
+        assert!(dir.join("notes.txt").exists());
+        drop(daemon);
+    }
+}

@@ -382,15 +382,16 @@ fn warn_supervisord_only_options(o: &supervice::config::supervisord::model::Over
 }
 
 /// supervisord's startup cleanup of AUTO logs left by earlier runs (unless nocleanup).
-fn cleanup_auto_logs(path: &std::path::Path) {
-    use supervice::config::supervisord;
-    let Ok(model) = supervisord::load(path, &supervisord::Context::current()) else {
+fn cleanup_auto_logs(config: &config::Config) {
+    let cleanup = config
+        .global
+        .daemon
+        .as_ref()
+        .and_then(|d| d.auto_log_cleanup.as_ref());
+    let Some((dir, identifier)) = cleanup else {
         return;
     };
-    if model.supervisord.nocleanup {
-        return;
-    }
-    for problem in supervisord::runtime::purge_auto_logs(&model) {
+    for problem in supervice::config::supervisord::runtime::purge_auto_logs(dir, identifier) {
         log::warn!("{problem}");
     }
 }
@@ -419,9 +420,7 @@ fn run(args: Args, path: &std::path::Path) -> Result<(), Failure> {
 
     // supervisord's `nodaemon = true` in the file means what -n means.
     let nodaemon = args.nodaemon || config.global.nodaemon;
-    if config.dialect == config::Dialect::Supervisord {
-        cleanup_auto_logs(path);
-    }
+    cleanup_auto_logs(&config);
     let logfile = args
         .logfile
         .clone()

@@ -121,6 +121,9 @@ pub struct DaemonKeys {
     pub minfds: u64,
     /// The user to become once the pidfile and the control socket are made.
     pub user: Option<(String, crate::spawn::Credentials)>,
+    /// Where earlier runs' AUTO logs are removed at start: (childlogdir, identifier);
+    /// `None` with `nocleanup`.
+    pub auto_log_cleanup: Option<(PathBuf, String)>,
 }
 
 impl Default for Global {

@@ -289,16 +289,7 @@ pub fn parse(
     let pdeathsig = ctx.bool("pdeathsig", true)?;
 
     // 3. reconcile.
-    let reconcile = match ctx.entry("reconcile") {
-        None => Reconcile::Auto,
-        Some(e) => Reconcile::parse(&e.value).ok_or_else(|| {
-            let msg = format!(
-                "invalid reconcile '{}' (expected one of: auto, kill, warn, off)",
-                e.value.trim()
-            );
-            ctx.error("reconcile", msg)
-        })?,
-    };
+    let reconcile = reconcile_key(ctx)?;
 
     // 4. command present.
     let command = match ctx.string("command") {
@@ -472,6 +463,20 @@ pub fn parse(
     })
 }
 
+/// `reconcile`: auto (the default), kill, warn or off.
+fn reconcile_key(ctx: &Ctx<'_>) -> Result<Reconcile, ConfigError> {
+    match ctx.entry("reconcile") {
+        None => Ok(Reconcile::Auto),
+        Some(e) => Reconcile::parse(&e.value).ok_or_else(|| {
+            let msg = format!(
+                "invalid reconcile '{}' (expected one of: auto, kill, warn, off)",
+                e.value.trim()
+            );
+            ctx.error("reconcile", msg)
+        }),
+    }
+}
+
 /// `env_file`: each listed file must exist and be a readable regular file.
 fn check_env_files(ctx: &Ctx<'_>) -> Result<Vec<String>, ConfigError> {
     let env_files = ctx.list("env_file");
@@ -536,16 +541,7 @@ pub fn extensions(ctx: &Ctx<'_>) -> Result<Extensions, ConfigError> {
     ];
     let port = ctx.opt_int("healthcheck_port")?;
     let pdeathsig = ctx.bool("pdeathsig", true)?;
-    let reconcile = match ctx.entry("reconcile") {
-        None => Reconcile::Auto,
-        Some(e) => Reconcile::parse(&e.value).ok_or_else(|| {
-            let msg = format!(
-                "invalid reconcile '{}' (expected one of: auto, kill, warn, off)",
-                e.value.trim()
-            );
-            ctx.error("reconcile", msg)
-        })?,
-    };
+    let reconcile = reconcile_key(ctx)?;
     let files = check_env_files(ctx)?;
     let health = parse_health(ctx, ints, port)?;
     Ok(Extensions {

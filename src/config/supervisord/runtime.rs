@@ -113,6 +113,8 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
             umask: s.umask,
             directory: s.directory.as_ref().map(PathBuf::from),
             minfds: u64::try_from(s.minfds.max(0)).unwrap_or(0),
+            auto_log_cleanup: (!s.nocleanup)
+                .then(|| (PathBuf::from(&s.childlogdir), s.identifier.clone())),
             user: match &s.user {
                 None => None,
                 Some(user) => {
@@ -281,10 +283,9 @@ fn auto_log(model: &Model, process: &str, stream: &str, tag: &str) -> PathBuf {
 
 /// supervisord's startup cleanup (unless `nocleanup`): AUTO logs of earlier runs, and
 /// their rotated copies, are deleted from childlogdir. Returns what could not be.
-pub fn purge_auto_logs(model: &Model) -> Vec<String> {
-    let s = &model.supervisord;
-    let marker = format!("---{}-", s.identifier);
-    let Ok(entries) = std::fs::read_dir(&s.childlogdir) else {
+pub fn purge_auto_logs(childlogdir: &Path, identifier: &str) -> Vec<String> {
+    let marker = format!("---{identifier}-");
+    let Ok(entries) = std::fs::read_dir(childlogdir) else {
         return Vec::new();
     };
     let mut problems = Vec::new();

@@ -185,6 +185,8 @@ impl Default for Global {
 pub struct Group {
     pub name: String,
     pub programs: Vec<String>,
+    /// supervisord's group priority (`None` in Supervice's dialect).
+    pub priority: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -576,6 +578,7 @@ fn build_groups(
         explicit.push(Group {
             name: name.to_string(),
             programs: members,
+            priority: None,
         });
     }
 
@@ -616,6 +619,7 @@ fn build_groups(
             groups.push(Group {
                 name: group.name,
                 programs: members,
+                priority: None,
             });
         }
     }
@@ -628,6 +632,7 @@ fn build_groups(
             None => groups.push(Group {
                 name: program.name.clone(),
                 programs: vec![program.name.clone()],
+                priority: None,
             }),
         }
     }

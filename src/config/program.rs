@@ -206,6 +206,11 @@ impl Program {
         (0..self.numprocs).map(move |i| self.instance(i))
     }
 
+    /// The command line of one instance, as written (quotes kept).
+    pub fn instance_command(&self, index: u32) -> String {
+        expand::expand_process_num(&self.command, index)
+    }
+
     pub fn instance(&self, index: u32) -> Instance {
         let expand = |s: &str| expand::expand_process_num(s, index);
         let log = |l: &Option<LogFile>| {

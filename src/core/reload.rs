@@ -93,6 +93,16 @@ impl Core {
         summary
     }
 
+    /// Replaces the whole table with `new`'s instances (supervisord's restart, once
+    /// everything is down): every instance leaves and the new config's join afresh (new
+    /// serials, no history), the autostart ones started.
+    pub fn replace(&mut self, new: Config) -> ReloadSummary {
+        for id in self.ids_where(|_| true) {
+            self.remove(id);
+        }
+        self.apply(new)
+    }
+
     /// Adds one group of a config read since (supervisord's `addProcessGroup`): its
     /// programs join the table and the autostart ones start. The rest of the table is
     /// untouched. `None` if `from` has no such group or it is in the table already.

@@ -49,6 +49,11 @@ pub trait Frontend {
     /// Shutdown (or a failed start): stop listening, tell waiting clients, close all.
     /// Called again at exit; a second call does nothing.
     fn close(&mut self, core: &mut Core);
+    /// Shutdown began. By default the front-end closes; one that keeps answering until
+    /// the end (as supervisord's HTTP server does) is closed at exit.
+    fn shutdown_began(&mut self, core: &mut Core) {
+        self.close(core);
+    }
     /// The end of every loop turn (a follower of the daemon's own log looks at it).
     fn turn_done(&mut self, _core: &mut Core) {}
     /// Connections it accepted for another protocol, for the loop to pass on.

@@ -24,7 +24,7 @@ impl Supervisor {
             self.core.reactor().disarm(timer);
         }
         for frontend in &mut self.frontends {
-            frontend.close(&mut self.core);
+            frontend.shutdown_began(&mut self.core);
         }
         self.core.stop_accepting();
         self.stages = self.core.shutdown_stages();
@@ -80,9 +80,13 @@ impl Supervisor {
         }
         self.stopping.clear();
         self.core.resume_accepting();
-        if let Err(e) = self.core.reload() {
+        let path = self.core.config_path().to_path_buf();
+        let config = crate::config::load(&path).unwrap_or_else(|e| {
             warn!("Restart: the config does not load ({e}); starting the old one again");
-        }
+            self.core.config().clone()
+        });
+        // As supervisord rebuilds its process groups: no process keeps its history.
+        self.core.replace(config);
         self.core.autostart();
         info!("Restart complete");
     }

@@ -78,6 +78,7 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
         groups.push(Group {
             name: group.name.clone(),
             programs: members,
+            priority: Some(group.priority),
         });
     }
     let socket = match &model.unix_http_server {

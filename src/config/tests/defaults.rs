@@ -156,6 +156,7 @@ fn every_program_default() {
         vec![Group {
             name: "web".into(),
             programs: strings(&["web"]),
+            priority: None,
         }]
     );
     assert!(config.warnings.is_empty(), "{:?}", config.warnings);

@@ -25,6 +25,7 @@ fn group_declared_before_its_programs_works() {
         vec![Group {
             name: "g".into(),
             programs: strings(&["a", "b"]),
+            priority: None,
         }]
     );
     assert_eq!(program(&config, "a").group, "g");

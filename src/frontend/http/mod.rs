@@ -756,6 +756,10 @@ impl Frontend for Http {
         self.add(core, Net::Unix(handoff.stream), false, refusal);
     }
 
+    /// It keeps serving until the daemon exits: `supervisor.*` calls get SHUTDOWN_STATE
+    /// (the core no longer accepts work), `system.*` calls their answers.
+    fn shutdown_began(&mut self, _core: &mut Core) {}
+
     fn take_request(&mut self) -> Option<LoopRequest> {
         self.rpc.request.take()
     }

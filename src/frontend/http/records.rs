@@ -74,6 +74,19 @@ impl Records {
                         };
                     }
                 }
+                // A spawn attempt, even one that fails before the child runs
+                // (supervisord sets laststart before it forks).
+                Notification::State {
+                    id,
+                    to: State::Starting,
+                    ..
+                } => {
+                    if let Some(r) = self.entry(core, id) {
+                        r.start = now();
+                    }
+                }
+                // Too quick: supervisord keeps no exit status for it (`exitstatus`
+                // None, reported 0) and the attempt's end is its stop time.
                 Notification::State {
                     id,
                     from: State::Starting,
@@ -81,6 +94,8 @@ impl Records {
                 } => {
                     if let Some(r) = self.entry(core, id) {
                         r.spawnerr = TOO_QUICKLY.to_string();
+                        r.exitstatus = 0;
+                        r.stop = now();
                     }
                 }
                 Notification::Removed { id } => {

@@ -421,6 +421,22 @@ fn check_command(instance: &Instance) -> Result<(), Fault> {
     Ok(())
 }
 
+/// Python's `str()` of a decoded value, as supervisord words a bad parameter.
+fn py_str(v: &Value) -> String {
+    match v {
+        Value::Int(n) => n.to_string(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Str(s) | Value::Double(s) => s.clone(),
+        Value::Nil => "None".into(),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(py_str).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Struct(_) => "{...}".into(),
+    }
+}
+
 /// Python's `repr()` of a string, as supervisord's messages quote paths.
 pub fn py_repr(text: &str) -> String {
     let quote = if text.contains('\'') && !text.contains('"') {
@@ -463,8 +479,10 @@ pub fn log_path(instance: &Instance, stream: Stream) -> Option<PathBuf> {
 }
 
 fn no_file(path: Option<&Path>) -> Fault {
-    let shown = path.map_or_else(|| "None".to_string(), |p| p.display().to_string());
-    Fault::new(Code::NoFile, &shown)
+    match path {
+        Some(p) => Fault::new(Code::NoFile, &p.display().to_string()),
+        None => Fault::bare(Code::NoFile),
+    }
 }
 
 /// supervisord's `readFile`: offset < 0 and length 0 is the last |offset| bytes; length 0
@@ -700,7 +718,9 @@ impl Rpc {
                         .collect(),
                 ))
             }
-            "getAllConfigInfo" => arity(params, 0, 0).map(|()| all_config_info(core)),
+            "getAllConfigInfo" => {
+                arity(params, 0, 0).map(|()| all_config_info(core, self.parsed.as_ref()))
+            }
             "readProcessLog" | "readProcessStdoutLog" | "readProcessStderrLog" => {
                 arity(params, 3, 3)?;
                 let id = process(core, &string(params, 0)?)?;
@@ -741,11 +761,12 @@ impl Rpc {
             "sendProcessStdin" => {
                 arity(params, 2, 2)?;
                 let name = string(params, 0)?;
-                let Some(Value::Str(chars)) = params.get(1) else {
-                    return Err(Fault::new(
-                        Code::IncorrectParameters,
-                        "chars must be a string",
-                    ));
+                let chars = match params.get(1) {
+                    Some(Value::Str(chars)) => chars,
+                    Some(other) => {
+                        return Err(Fault::new(Code::IncorrectParameters, &py_str(other)))
+                    }
+                    None => return Err(Fault::bare(Code::IncorrectParameters)),
                 };
                 let id = process(core, &name)?;
                 let view = core.view(id);
@@ -898,11 +919,10 @@ impl Rpc {
         }
     }
 
-    fn stop_many(&mut self, core: &mut Core, mut ids: Vec<Id>, wait: bool) -> Step {
+    fn stop_many(&mut self, core: &mut Core, ids: Vec<Id>, wait: bool) -> Step {
         let mut results = Vec::new();
         let mut pending = Vec::new();
-        // supervisord stops in reverse priority order.
-        ids.reverse();
+        // supervisord goes in priority order here too (its shutdown is what reverses).
         for id in ids {
             if !is_running_state(state(core, id)) {
                 continue;
@@ -1091,8 +1111,10 @@ fn start_one(core: &mut Core, id: Id, name: &str, wait: bool) -> Started {
     core.start(id);
     match state(core, id) {
         State::Running | State::Unhealthy => Started::Done(Ok(Value::Bool(true))),
-        State::Backoff | State::Fatal => Started::Done(Err(Fault::new(Code::SpawnError, name))),
+        // What fails at once here (a missing directory, a user) fails in supervisord's
+        // child after its fork: without waiting, its start has succeeded.
         _ if !wait => Started::Done(Ok(Value::Bool(true))),
+        State::Backoff | State::Fatal => Started::Done(Err(Fault::new(Code::SpawnError, name))),
         _ => match pending(core, id, Goal::Running) {
             Some(p) => Started::Waiting(p),
             None => Started::Done(Err(Fault::new(Code::AbnormalTermination, name))),
@@ -1284,99 +1306,115 @@ fn multicall_entry(entry: &Value) -> Result<Call, Fault> {
     })
 }
 
-/// getAllConfigInfo: every configured process, by name.
-fn all_config_info(core: &Core) -> Value {
-    let config = core.config();
+/// getAllConfigInfo: every process of the config read last (`reloadConfig`'s, else the
+/// running one), by name; `inuse` says whether its group is in the table.
+fn all_config_info(core: &Core, parsed: Option<&Config>) -> Value {
+    let config = parsed.unwrap_or(core.config());
     let supervisord = config.dialect == Dialect::Supervisord;
     let mut out: Vec<(String, Value)> = Vec::new();
-    for instance in config.instances() {
-        let (group, name) = names(&instance);
-        let inuse = core.lookup(&instance.name).is_some();
-        let keys = instance.supervisord.as_ref();
-        let priority = keys.map_or(999, |k| k.priority);
-        let group_prio = config
-            .groups
-            .iter()
-            .position(|g| g.name == group)
-            .map_or(999, |_| priority);
-        let log = |l: &Option<crate::config::LogFile>, k: &str| -> Value {
-            match (l, k) {
-                (Some(l), "path") => Value::Str(l.path.display().to_string()),
-                (Some(l), "maxbytes") => Value::Int(l.maxbytes as i64),
-                (Some(l), _) => Value::Int(i64::from(l.backups)),
-                (None, "path") => Value::str("none"),
-                (None, _) => Value::Int(0),
-            }
-        };
-        let uid = instance
-            .credentials
-            .as_ref()
-            .map_or(Value::str("none"), |c| {
-                Value::Int(i64::from(c.uid.as_raw()))
-            });
-        let mut fields = vec![
-            ("autostart".to_string(), Value::Bool(instance.autostart)),
-            ("command".into(), Value::Str(instance.argv.join(" "))),
-            (
-                "directory".into(),
-                Value::Str(
-                    instance
-                        .directory
-                        .as_ref()
-                        .map_or_else(|| "none".to_string(), |d| d.display().to_string()),
-                ),
-            ),
-            (
-                "exitcodes".into(),
-                Value::Array(
-                    keys.map_or(vec![0], |k| k.exitcodes.clone())
-                        .into_iter()
-                        .map(|c| Value::Int(i64::from(c)))
-                        .collect(),
-                ),
-            ),
-            ("group".into(), Value::Str(group)),
-            ("group_prio".into(), Value::Int(group_prio)),
-            ("inuse".into(), Value::Bool(inuse)),
-            (
-                "killasgroup".into(),
-                Value::Bool(keys.map_or(!supervisord, |k| k.killasgroup)),
-            ),
-            ("name".into(), Value::Str(name.clone())),
-            ("process_prio".into(), Value::Int(priority)),
-            (
-                "redirect_stderr".into(),
-                Value::Bool(keys.is_some_and(|k| k.redirect_stderr)),
-            ),
-            ("serverurl".into(), Value::str("AUTO")),
-            (
-                "startretries".into(),
-                Value::Int(i64::from(instance.startretries)),
-            ),
-            (
-                "startsecs".into(),
-                Value::Int(instance.startsecs.as_secs() as i64),
-            ),
-            ("stopsignal".into(), Value::Int(instance.stopsignal as i64)),
-            (
-                "stopwaitsecs".into(),
-                Value::Int(instance.stopwaitsecs.as_secs() as i64),
-            ),
-            ("uid".into(), uid),
-        ];
-        for (prefix, l) in [("stdout", &instance.stdout), ("stderr", &instance.stderr)] {
-            fields.push((format!("{prefix}_capture_maxbytes"), Value::Int(0)));
-            fields.push((format!("{prefix}_events_enabled"), Value::Bool(false)));
-            fields.push((format!("{prefix}_logfile"), log(l, "path")));
-            fields.push((format!("{prefix}_logfile_backups"), log(l, "backups")));
-            fields.push((format!("{prefix}_logfile_maxbytes"), log(l, "maxbytes")));
-            fields.push((format!("{prefix}_syslog"), Value::Bool(false)));
+    for program in &config.programs {
+        for index in 0..program.numprocs {
+            let instance = program.instance(index);
+            let command = program.instance_command(index);
+            out.push(config_info(core, config, &instance, command, supervisord));
         }
-        fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        out.push((name, Value::Struct(fields)));
     }
     out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Value::Array(out.into_iter().map(|(_, v)| v).collect())
+}
+
+fn config_info(
+    core: &Core,
+    config: &Config,
+    instance: &Instance,
+    command: String,
+    supervisord: bool,
+) -> (String, Value) {
+    let (group, name) = names(instance);
+    let inuse = core.config().groups.iter().any(|g| g.name == group);
+    let keys = instance.supervisord.as_ref();
+    let process_prio = keys.map_or(999, |k| k.priority);
+    let group_prio = config
+        .groups
+        .iter()
+        .find(|g| g.name == group)
+        .and_then(|g| g.priority)
+        .unwrap_or(process_prio);
+    // supervisord reports the size and count keys even for a NONE log (its defaults
+    // here: the file is not kept).
+    let log = |l: &Option<crate::config::LogFile>, k: &str| -> Value {
+        match (l, k) {
+            (Some(l), "path") => Value::Str(l.path.display().to_string()),
+            (Some(l), "maxbytes") => Value::Int(l.maxbytes as i64),
+            (Some(l), _) => Value::Int(i64::from(l.backups)),
+            (None, "path") => Value::str("none"),
+            (None, "maxbytes") => Value::Int(50 * 1024 * 1024),
+            (None, _) => Value::Int(10),
+        }
+    };
+    let uid = instance
+        .credentials
+        .as_ref()
+        .map_or(Value::str("none"), |c| {
+            Value::Int(i64::from(c.uid.as_raw()))
+        });
+    let directory = instance
+        .directory
+        .as_ref()
+        .map_or_else(|| "none".to_string(), |d| d.display().to_string());
+    let exitcodes = keys.map_or(vec![0], |k| k.exitcodes.clone());
+    let mut fields = vec![
+        ("autostart".to_string(), Value::Bool(instance.autostart)),
+        ("command".into(), Value::Str(command)),
+        ("directory".into(), Value::Str(directory)),
+        (
+            "exitcodes".into(),
+            Value::Array(
+                exitcodes
+                    .into_iter()
+                    .map(|c| Value::Int(i64::from(c)))
+                    .collect(),
+            ),
+        ),
+        ("group".into(), Value::Str(group)),
+        ("group_prio".into(), Value::Int(group_prio)),
+        ("inuse".into(), Value::Bool(inuse)),
+        (
+            "killasgroup".into(),
+            Value::Bool(keys.map_or(!supervisord, |k| k.killasgroup)),
+        ),
+        ("name".into(), Value::Str(name.clone())),
+        ("process_prio".into(), Value::Int(process_prio)),
+        (
+            "redirect_stderr".into(),
+            Value::Bool(keys.is_some_and(|k| k.redirect_stderr)),
+        ),
+        ("serverurl".into(), Value::str("none")),
+        (
+            "startretries".into(),
+            Value::Int(i64::from(instance.startretries)),
+        ),
+        (
+            "startsecs".into(),
+            Value::Int(instance.startsecs.as_secs() as i64),
+        ),
+        ("stopsignal".into(), Value::Int(instance.stopsignal as i64)),
+        (
+            "stopwaitsecs".into(),
+            Value::Int(instance.stopwaitsecs.as_secs() as i64),
+        ),
+        ("uid".into(), uid),
+    ];
+    for (prefix, l) in [("stdout", &instance.stdout), ("stderr", &instance.stderr)] {
+        fields.push((format!("{prefix}_capture_maxbytes"), Value::Int(0)));
+        fields.push((format!("{prefix}_events_enabled"), Value::Bool(false)));
+        fields.push((format!("{prefix}_logfile"), log(l, "path")));
+        fields.push((format!("{prefix}_logfile_backups"), log(l, "backups")));
+        fields.push((format!("{prefix}_logfile_maxbytes"), log(l, "maxbytes")));
+        fields.push((format!("{prefix}_syslog"), Value::Bool(false)));
+    }
+    fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    (name, Value::Struct(fields))
 }
 
 #[cfg(test)]

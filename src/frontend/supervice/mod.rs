@@ -37,6 +37,8 @@ const MAX_BUFFERED: usize = 64 * 1024 * 1024;
 const REFUSAL_SLOTS: usize = 64;
 /// After accept() fails (out of fds), it is tried again this much later.
 const ACCEPT_RETRY: Duration = Duration::from_millis(250);
+/// What a waiting or new request hears once shutdown began.
+const SHUTTING_DOWN: &str = "Supervice is shutting down";
 /// A request above this size makes the daemon check `MAX_BUFFERED`.
 const LARGE_REQUEST: usize = 64 * 1024;
 
@@ -55,9 +57,12 @@ pub struct Control {
     accept_retry: Option<TimerId>,
     /// accept() is failing (reported once per episode).
     accept_failing: bool,
-    own_uid: u32,
-    /// The socket's owner (`[unix_http_server] chown`), who may control the daemon too.
-    owner_uid: Option<u32>,
+    /// Who may control the daemon besides root: its own user and the socket's owner
+    /// (`[unix_http_server] chown`).
+    uids: (u32, Option<u32>),
+    /// Shutdown began while the socket stays up for HTTP (supervisord's dialect): every
+    /// request of this protocol gets the shutting-down error.
+    stopping: bool,
     scratch: Vec<u8>,
     /// Connections that turned out to speak HTTP, for the HTTP front-end.
     handoffs: Vec<super::Handoff>,
@@ -104,8 +109,11 @@ impl Control {
             again: VecDeque::new(),
             accept_retry: None,
             accept_failing: false,
-            own_uid: nix::unistd::geteuid().as_raw(),
-            owner_uid: owner.and_then(|(uid, _)| u32::try_from(uid).ok()),
+            uids: (
+                nix::unistd::geteuid().as_raw(),
+                owner.and_then(|(uid, _)| u32::try_from(uid).ok()),
+            ),
+            stopping: false,
             scratch: vec![0; 4096],
             handoffs: Vec::new(),
         })
@@ -195,7 +203,7 @@ impl Control {
         match getsockopt(stream, PeerCredentials) {
             Ok(cred) => {
                 let uid = cred.uid();
-                if uid == 0 || uid == self.own_uid || Some(uid) == self.owner_uid {
+                if uid == 0 || uid == self.uids.0 || Some(uid) == self.uids.1 {
                     Ok(())
                 } else {
                     Err(format!(
@@ -409,6 +417,9 @@ impl Control {
     fn serve(&mut self, core: &mut Core, index: usize, request: Request) {
         debug!("client {index}: {request:?}");
         self.set_timer(core, index, None);
+        if self.stopping {
+            return self.answer(core, index, &Reply::error(SHUTTING_DOWN));
+        }
         match request {
             Request::Status => {
                 let body = status_reply(core);
@@ -471,6 +482,18 @@ impl Frontend for Control {
         self.settle_parked(core, notes);
     }
 
+    /// In supervisord's dialect the socket stays until the end, as supervisord's does (its
+    /// HTTP clients get SHUTDOWN_STATE meanwhile); in Supervice's it closes now.
+    fn shutdown_began(&mut self, core: &mut Core) {
+        if core.config().dialect == crate::config::Dialect::Supervice {
+            return self.close(core);
+        }
+        self.stopping = true;
+        for index in self.parked.clone() {
+            self.answer(core, index, &Reply::error(SHUTTING_DOWN));
+        }
+    }
+
     fn handoffs(&mut self) -> Vec<super::Handoff> {
         std::mem::take(&mut self.handoffs)
     }
@@ -485,9 +508,7 @@ impl Frontend for Control {
         }
         for index in 0..self.clients.len() {
             if let Some(client) = self.client_mut(index).filter(|c| c.op.is_some()) {
-                let _ = client
-                    .conn
-                    .reply(&Reply::error("Supervice is shutting down"));
+                let _ = client.conn.reply(&Reply::error(SHUTTING_DOWN));
             }
             self.close_client(core, index);
         }

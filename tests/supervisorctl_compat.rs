@@ -1,0 +1,1086 @@
+//! The real `supervisorctl` 4.3.0 drives supervice exactly as it drives supervisord 4.3.0
+//! (issue 14, SUPERVISORD.md §3–5), differentially: each scenario writes one supervisord
+//! file, runs the same command sequence through `supervisorctl -c FILE ...` against
+//! `supervisord -n -c FILE` and against `supervice -n -c FILE` (each in its own temp dir,
+//! both at once), records stdout, stderr and exit status of every command, masks what is
+//! rightly different (pids, uptimes, dates, the temp dir, the daemon's own pid, the version)
+//! and asserts the two transcripts are equal. Where supervisord itself is nondeterministic the
+//! scenario waits, with a deadline, for the state the next command needs instead of masking
+//! more. The `xmlrpc` scenario does the same with raw `xmlrpc.client` calls
+//! (tests/peers/supervisor_xmlrpc.py): every supervisor.* and system.* method and each fault.
+//!
+//! `SUPERVICE_COMPAT_PEER_ONLY=1` runs supervisord on both sides instead (and prints the
+//! transcript): that proves the masking and the waits make the scenarios deterministic.
+
+mod common;
+
+use common::{kill, secs, supervisor_bin, wait_for, Daemon, TestDir, SUPERVICE};
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// How long a scenario waits for a state, a log line or the daemon to answer.
+const WAIT: Duration = Duration::from_secs(10);
+
+const XMLRPC_SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/peers/supervisor_xmlrpc.py"
+);
+
+/// The daemon a transcript is taken from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    Supervisord,
+    Supervice,
+}
+
+/// One scenario's setup: its name, the `[program:x]`/`[group:x]` part of its file and any
+/// extra files (name, text, mode) written into its directory first.
+struct Scenario {
+    name: &'static str,
+    programs: String,
+    files: Vec<(&'static str, &'static str, u32)>,
+}
+
+/// The file head every scenario shares: the daemon's files in the scenario's directory, the
+/// unix socket both daemons serve and supervisorctl reads from `[supervisorctl]`.
+fn config_text(programs: &str) -> String {
+    format!(
+        "[unix_http_server]\nfile = {{dir}}/s.sock\n\n\
+         [supervisord]\nlogfile = {{dir}}/main.log\npidfile = {{dir}}/main.pid\n\
+         childlogdir = {{dir}}\nnodaemon = true\nloglevel = info\n\n\
+         [rpcinterface:supervisor]\n\
+         supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
+         [supervisorctl]\nserverurl = unix://{{dir}}/s.sock\n\n{programs}"
+    )
+}
+
+/// A running daemon under test and the transcript of what was done to it.
+struct Session {
+    target: Target,
+    bin: PathBuf,
+    dir: TestDir,
+    config: PathBuf,
+    socket: PathBuf,
+    daemon: Daemon,
+    /// False once the daemon did not answer: the rest of the scenario is skipped (the
+    /// transcript says so, and then differs from the reference).
+    up: bool,
+    lines: Vec<String>,
+}
+
+impl Session {
+    fn start(target: Target, bin: &Path, scenario: &Scenario) -> Session {
+        let tag = match target {
+            Target::Supervisord => "sd",
+            Target::Supervice => "ours",
+        };
+        let dir = TestDir::new(&format!("ctlcompat-{}-{tag}", scenario.name));
+        for (name, text, mode) in &scenario.files {
+            let path = dir.write(name, text);
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode))
+                .expect("chmod scenario file");
+        }
+        let config = dir.write("supervisord.conf", &config_text(&scenario.programs));
+        let config_arg = config.display().to_string();
+        let program = match target {
+            Target::Supervisord => bin.join("supervisord"),
+            Target::Supervice => PathBuf::from(SUPERVICE),
+        };
+        let daemon = Daemon::spawn_program(&dir, &program, &["-n", "-c", &config_arg]);
+        let socket = dir.join("s.sock");
+        let mut session = Session {
+            target,
+            bin: bin.to_path_buf(),
+            dir,
+            config,
+            socket,
+            daemon,
+            up: true,
+            lines: Vec::new(),
+        };
+        let mut last = String::new();
+        let answered = wait_for(WAIT, || {
+            match xmlrpc(&session.socket, "supervisor.getVersion", &[]) {
+                Ok(body) if body.contains("3.0") => return true,
+                Ok(body) => last = body,
+                Err(e) => last = e,
+            }
+            false
+        });
+        if !answered {
+            session.fail(&format!(
+                "the daemon never answered supervisor.getVersion over {}: {last}\n\
+                 daemon stderr: {}",
+                session.socket.display(),
+                session.daemon.stderr_text()
+            ));
+        }
+        session
+    }
+
+    /// Records that the scenario could not go on, and stops it.
+    fn fail(&mut self, why: &str) {
+        let why = self.mask(why);
+        self.lines.push(format!("!! {why}"));
+        self.up = false;
+    }
+
+    fn mask(&self, text: &str) -> String {
+        mask(text, &self.dir.path.display().to_string(), self.daemon.pid)
+    }
+
+    fn supervisorctl(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(self.bin.join("supervisorctl"));
+        cmd.arg("-c")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(&self.dir.path)
+            .env("SUPERVICE_TEST_TOKEN", &self.daemon.token)
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// `supervisorctl -c FILE args...`: its stdout, stderr and exit status, masked.
+    fn ctl(&mut self, args: &[&str]) {
+        self.ctl_shaped(args, |_, out| out.to_string());
+    }
+
+    /// Like `ctl`, but stdout goes through `shape` (given the target) before it is recorded:
+    /// for output whose content rightly differs (the main log, the version).
+    fn ctl_shaped(&mut self, args: &[&str], shape: impl Fn(Target, &str) -> String) {
+        if !self.up {
+            return;
+        }
+        let out = self
+            .supervisorctl(args)
+            .output()
+            .expect("run supervisorctl");
+        let stdout = shape(self.target, &String::from_utf8_lossy(&out.stdout));
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        self.lines
+            .push(format!("$ supervisorctl {}", args.join(" ")));
+        for line in self.mask(&stdout).lines() {
+            self.lines.push(format!("  {line}"));
+        }
+        for line in self.mask(&stderr).lines() {
+            self.lines.push(format!("  stderr: {line}"));
+        }
+        let status = out
+            .status
+            .code()
+            .map_or("killed".to_string(), |c| c.to_string());
+        self.lines.push(format!("  exit {status}"));
+    }
+
+    /// Waits until each namespec is in its state (per getAllProcessInfo). A RUNNING
+    /// process counts only once it has exec'd its program: between fork and exec it is
+    /// still the daemon's code, and supervisord loses a SIGTERM sent then (the child then
+    /// lives until stopwaitsecs), so a stop right after a start would be a race.
+    fn wait_states(&mut self, wanted: &[(&str, &str)]) {
+        if !self.up {
+            return;
+        }
+        let daemon_exe = exe(self.daemon.pid);
+        let mut last = Vec::new();
+        let reached = wait_for(WAIT, || {
+            last = process_states(&self.socket).unwrap_or_default();
+            wanted.iter().all(|(name, state)| {
+                last.iter().any(|(n, s, pid)| {
+                    n.as_str() == *name
+                        && s.as_str() == *state
+                        && (s != "RUNNING"
+                            || exe(*pid).is_some_and(|e| Some(&e) != daemon_exe.as_ref()))
+                })
+            })
+        });
+        if !reached {
+            self.fail(&format!(
+                "timed out waiting for {wanted:?}; states {last:?}"
+            ));
+        }
+    }
+
+    /// Waits until the log of `name` (channel `stdout` or `stderr`) holds `needle`.
+    fn wait_log(&mut self, name: &str, channel: &str, needle: &str) {
+        if !self.up {
+            return;
+        }
+        let method = if channel == "stderr" {
+            "supervisor.readProcessStderrLog"
+        } else {
+            "supervisor.readProcessStdoutLog"
+        };
+        let mut last = String::new();
+        let found = wait_for(WAIT, || {
+            last = xmlrpc(
+                &self.socket,
+                method,
+                &[Param::S(name), Param::I(0), Param::I(0)],
+            )
+            .unwrap_or_else(|e| e);
+            last.contains(needle)
+        });
+        if !found {
+            self.fail(&format!(
+                "timed out waiting for {needle:?} in {name} {channel}: {last}"
+            ));
+        }
+    }
+
+    /// Replaces the programs part of the file (for reread/update).
+    fn rewrite(&mut self, programs: &str) {
+        self.lines
+            .push("# the file's programs rewritten".to_string());
+        self.dir.write("supervisord.conf", &config_text(programs));
+    }
+
+    /// `supervisorctl tail -f ...` (`args` after `-f`), read until its output holds `first`;
+    /// then `trigger` runs (recorded like any command) and the output is read until it holds
+    /// `until`; then the client is killed by its pid. Records the output up to the end of
+    /// the line holding `until`.
+    fn tail_f(&mut self, args: &[&str], first: &str, trigger: Option<&[&str]>, until: &str) {
+        if !self.up {
+            return;
+        }
+        let mut full = vec!["tail", "-f"];
+        full.extend_from_slice(args);
+        let mut child = self
+            .supervisorctl(&full)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run supervisorctl tail -f");
+        let pid = child.id() as i32;
+        let (sender, chunks) = mpsc::channel();
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 || sender.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        let read_until = |needle: &str, seen: &mut Vec<u8>| {
+            let deadline = Instant::now() + WAIT;
+            while !String::from_utf8_lossy(seen).contains(needle) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match chunks.recv_timeout(left) {
+                    Ok(chunk) => seen.extend_from_slice(&chunk),
+                    Err(_) => return false,
+                }
+            }
+            true
+        };
+        self.lines
+            .push(format!("$ supervisorctl {} (bounded)", full.join(" ")));
+        let mut ok = read_until(first, &mut seen);
+        if ok {
+            if let Some(trigger) = trigger {
+                self.ctl(trigger);
+            }
+            ok = read_until(until, &mut seen);
+        }
+        kill(pid, libc::SIGKILL);
+        let _ = child.wait();
+        let _ = reader.join();
+        let mut stderr = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = err.read_to_string(&mut stderr);
+        }
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        let shown = match text.find(until) {
+            Some(at) if ok => {
+                let end = text[at..].find('\n').map_or(text.len(), |e| at + e + 1);
+                text[..end].to_string()
+            }
+            _ => text,
+        };
+        for line in self.mask(&shown).lines() {
+            self.lines.push(format!("  {line}"));
+        }
+        for line in self.mask(&stderr).lines() {
+            self.lines.push(format!("  stderr: {line}"));
+        }
+        if !ok {
+            self.fail(&format!("tail -f never showed {first:?} then {until:?}"));
+        }
+    }
+
+    /// Waits for the daemon to exit (after `shutdown`) and records its status.
+    fn expect_exit(&mut self) {
+        if !self.up {
+            return;
+        }
+        match self.daemon.wait_exit(WAIT) {
+            Some(code) => self.lines.push(format!("# the daemon exited with {code}")),
+            None => self.fail("the daemon did not exit"),
+        }
+        let socket_left = self.socket.exists();
+        self.lines
+            .push(format!("# socket file left behind: {socket_left}"));
+    }
+
+    /// Runs tests/peers/supervisor_xmlrpc.py against the daemon; records its JSON lines.
+    fn xmlrpc_script(&mut self) {
+        if !self.up {
+            return;
+        }
+        let mut child = Command::new(self.bin.join("python"))
+            .arg(XMLRPC_SCRIPT)
+            .arg(&self.socket)
+            .arg(&self.dir.path)
+            .arg(&self.config)
+            .arg(self.daemon.pid.to_string())
+            .env("SUPERVICE_TEST_TOKEN", &self.daemon.token)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run supervisor_xmlrpc.py");
+        let pid = child.id() as i32;
+        let (sender, done) = mpsc::channel();
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        std::thread::spawn(move || {
+            let (mut out, mut err) = (String::new(), String::new());
+            let _ = stdout.read_to_string(&mut out);
+            let _ = stderr.read_to_string(&mut err);
+            let _ = sender.send((out, err));
+        });
+        let (out, err) = match done.recv_timeout(Duration::from_secs(90)) {
+            Ok(output) => output,
+            Err(_) => {
+                kill(pid, libc::SIGKILL);
+                (String::new(), "supervisor_xmlrpc.py timed out".to_string())
+            }
+        };
+        let status = child.wait().map(|s| s.code().unwrap_or(-1)).unwrap_or(-1);
+        self.lines.extend(out.lines().map(str::to_string));
+        let err: Vec<String> = err
+            .lines()
+            .map(|l| format!("stderr: {}", self.mask(l)))
+            .collect();
+        self.lines.extend(err);
+        self.lines.push(format!("exit {status}"));
+    }
+}
+
+/// Masks what rightly differs between two runs: the temp dir, `pid N` and uptimes in
+/// descriptions, stop dates (`Dec 03 10:31 AM`), AUTO log names, and lines that are only a
+/// pid (`supervisorctl pid`): the daemon's own as DAEMON_PID, a child's as PID, 0 kept.
+fn mask(text: &str, dir: &str, daemon_pid: i32) -> String {
+    let text = text.replace(dir, "DIR");
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let (body, end) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        let trimmed = body.trim();
+        if !trimmed.is_empty() && trimmed.bytes().all(|b| b.is_ascii_digit()) && trimmed != "0" {
+            out.push_str(if trimmed == daemon_pid.to_string() {
+                "DAEMON_PID"
+            } else {
+                "PID"
+            });
+        } else {
+            out.push_str(&mask_words(body));
+        }
+        out.push_str(end);
+    }
+    out
+}
+
+/// `pid 123` → `pid N`, `uptime 1 day, 0:00:03` → `uptime T`, `Dec 03 10:31 AM` → `DATE`,
+/// `x-stdout---supervisor-ab_12.log` → `x-stdout---supervisor-X.log`.
+fn mask_words(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("pid ") {
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            if digits > 0 {
+                out.push_str("pid N");
+                rest = &after[digits..];
+                continue;
+            }
+        }
+        if let Some(after) = rest.strip_prefix("uptime ") {
+            let len = uptime_len(after);
+            if len > 0 {
+                out.push_str("uptime T");
+                rest = &after[len..];
+                continue;
+            }
+        }
+        if is_date(rest) {
+            out.push_str("DATE");
+            rest = &rest[15..];
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix("---supervisor-") {
+            let len = after
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            if after[len..].starts_with(".log") {
+                out.push_str("---supervisor-X");
+                rest = &after[len..];
+                continue;
+            }
+        }
+        let c = rest.chars().next().expect("not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Length of `[N day[s], ]H:MM:SS` at the start of `s`, or 0.
+fn uptime_len(s: &str) -> usize {
+    let mut at = 0;
+    let days = s.bytes().take_while(u8::is_ascii_digit).count();
+    for suffix in [" days, ", " day, "] {
+        if days > 0 && s[days..].starts_with(suffix) {
+            at = days + suffix.len();
+        }
+    }
+    let b = s[at..].as_bytes();
+    let hours = b.iter().take_while(|c| c.is_ascii_digit()).count();
+    let rest = &b[hours..];
+    let shape = rest.len() >= 6
+        && rest[0] == b':'
+        && rest[1..3].iter().all(u8::is_ascii_digit)
+        && rest[3] == b':'
+        && rest[4..6].iter().all(u8::is_ascii_digit);
+    if hours > 0 && shape {
+        at + hours + 6
+    } else {
+        0
+    }
+}
+
+/// Whether `s` starts with a stop date as supervisord prints it: `Dec 03 10:31 AM`.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 15
+        && b[0].is_ascii_uppercase()
+        && b[1..3].iter().all(u8::is_ascii_lowercase)
+        && b[3] == b' '
+        && b[4..6].iter().all(u8::is_ascii_digit)
+        && b[6] == b' '
+        && b[7..9].iter().all(u8::is_ascii_digit)
+        && b[9] == b':'
+        && b[10..12].iter().all(u8::is_ascii_digit)
+        && b[12] == b' '
+        && (b[13] == b'A' || b[13] == b'P')
+        && b[14] == b'M'
+}
+
+/// An XML-RPC parameter of the few calls the harness makes itself.
+enum Param<'a> {
+    S(&'a str),
+    I(i64),
+}
+
+/// One XML-RPC call over the unix socket with a raw HTTP/1.1 POST (so waiting costs no
+/// Python start-up); the response body, or what went wrong.
+fn xmlrpc(socket: &Path, method: &str, params: &[Param<'_>]) -> Result<String, String> {
+    let params: String = params
+        .iter()
+        .map(|p| match p {
+            Param::S(s) => format!("<param><value><string>{s}</string></value></param>"),
+            Param::I(i) => format!("<param><value><int>{i}</int></value></param>"),
+        })
+        .collect();
+    let body = format!(
+        "<?xml version='1.0'?>\n<methodCall><methodName>{method}</methodName>\
+         <params>{params}</params></methodCall>\n"
+    );
+    let request = format!(
+        "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut stream = UnixStream::connect(socket).map_err(|e| format!("connect: {e}"))?;
+    let timeout = Some(secs(3));
+    stream
+        .set_read_timeout(timeout)
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(timeout)
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let text = String::from_utf8_lossy(&reply);
+        if let Some(head_end) = text.find("\r\n\r\n") {
+            let head = text[..head_end].to_ascii_lowercase();
+            if !head.starts_with("http/1.")
+                || !head[..head.find('\n').unwrap_or(head.len())].contains(" 200 ")
+            {
+                return Err(format!("not a 200 reply: {}", &text[..head_end]));
+            }
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok());
+            if let Some(length) = length {
+                if reply.len() >= head_end + 4 + length {
+                    return Ok(
+                        String::from_utf8_lossy(&reply[head_end + 4..][..length]).into_owned()
+                    );
+                }
+            }
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                let text = String::from_utf8_lossy(&reply).into_owned();
+                return match text.split_once("\r\n\r\n") {
+                    Some((_, body)) => Ok(body.to_string()),
+                    None => Err(format!("closed before a full reply: {text:?}")),
+                };
+            }
+            Ok(n) => reply.extend_from_slice(&buf[..n]),
+            Err(e) => return Err(format!("read: {e}")),
+        }
+    }
+}
+
+/// The value of member `key` in one XML-RPC struct's text, tags stripped.
+fn member(text: &str, key: &str) -> Option<String> {
+    let at = text.find(&format!("<name>{key}</name>"))?;
+    let rest = &text[at..];
+    let value = &rest[rest.find("<value>")? + "<value>".len()..];
+    let value = &value[..value.find("</value>")?];
+    let mut plain = String::new();
+    let mut in_tag = false;
+    for c in value.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => plain.push(c),
+            _ => {}
+        }
+    }
+    Some(plain.trim().to_string())
+}
+
+/// The executable of a live process.
+fn exe(pid: i32) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/exe")).ok()
+}
+
+/// (namespec, statename, pid) of every process, per getAllProcessInfo.
+fn process_states(socket: &Path) -> Result<Vec<(String, String, i32)>, String> {
+    let body = xmlrpc(socket, "supervisor.getAllProcessInfo", &[])?;
+    Ok(body
+        .split("<struct>")
+        .skip(1)
+        .filter_map(|info| {
+            let (name, group) = (member(info, "name")?, member(info, "group")?);
+            let spec = if name == group {
+                name
+            } else {
+                format!("{group}:{name}")
+            };
+            let pid = member(info, "pid")?.parse().ok()?;
+            Some((spec, member(info, "statename")?, pid))
+        })
+        .collect())
+}
+
+/// A line diff of two transcripts (longest common subsequence), `-` expected, `+` actual.
+fn diff(expected: &[String], actual: &[String]) -> String {
+    let (n, m) = (expected.len(), actual.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if expected[i] == actual[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < n || j < m {
+        if i < n && j < m && expected[i] == actual[j] {
+            out.push_str(&format!("   {}\n", expected[i]));
+            i += 1;
+            j += 1;
+        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push_str(&format!("+  {}\n", actual[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("-  {}\n", expected[i]));
+            i += 1;
+        }
+    }
+    out
+}
+
+fn peer_only() -> bool {
+    std::env::var("SUPERVICE_COMPAT_PEER_ONLY").is_ok_and(|v| v == "1")
+}
+
+/// Runs `script` against supervisord and against supervice (or supervisord twice with
+/// SUPERVICE_COMPAT_PEER_ONLY=1), at the same time, and asserts equal transcripts.
+fn compare(scenario: Scenario, script: fn(&mut Session)) {
+    let test = format!("supervisorctl_compat::{}", scenario.name);
+    let Some(bin) = supervisor_bin(&test) else {
+        return;
+    };
+    let other = if peer_only() {
+        Target::Supervisord
+    } else {
+        Target::Supervice
+    };
+    let started = Instant::now();
+    let transcript = |target| {
+        let mut session = Session::start(target, &bin, &scenario);
+        script(&mut session);
+        std::mem::take(&mut session.lines)
+    };
+    let (expected, actual) = std::thread::scope(|s| {
+        let reference = s.spawn(|| transcript(Target::Supervisord));
+        let ours = s.spawn(|| transcript(other));
+        (
+            reference.join().expect("supervisord side"),
+            ours.join().expect("other side"),
+        )
+    });
+    if peer_only() {
+        eprintln!(
+            "{test} ({:.1} s), supervisord's transcript:\n{}",
+            started.elapsed().as_secs_f64(),
+            expected.join("\n")
+        );
+    }
+    assert!(
+        expected == actual,
+        "{test}: supervisorctl 4.3.0 against {other:?} differs from against supervisord 4.3.0 \
+         (- supervisord, + {other:?}):\n{}",
+        diff(&expected, &actual)
+    );
+}
+
+/// Programs most scenarios share: `alpha` prints one line on each channel and sleeps,
+/// `beta` is not started, `grp` is a group of two sleepers. startsecs = 0 everywhere so a
+/// start is immediate and its result order is the processing order.
+const BASE: &str = "\
+[program:alpha]
+command = sh -c 'echo alpha-out; echo alpha-err >&2; exec sleep 300'
+startsecs = 0
+stdout_logfile = {dir}/alpha.out
+stderr_logfile = {dir}/alpha.err
+
+[program:beta]
+command = sleep 300
+autostart = false
+startsecs = 0
+
+[program:g1]
+command = sleep 300
+startsecs = 0
+
+[program:g2]
+command = sleep 300
+startsecs = 0
+
+[group:grp]
+programs = g1,g2
+";
+
+const BASE_UP: &[(&str, &str)] = &[
+    ("alpha", "RUNNING"),
+    ("beta", "STOPPED"),
+    ("grp:g1", "RUNNING"),
+    ("grp:g2", "RUNNING"),
+];
+
+/// A shell that prints `ready`, then `got-hup` / `got-usr1` on those signals.
+const TRAPPER: &str = "sh -c 'trap \"echo got-hup\" HUP; trap \"echo got-usr1\" USR1; \
+                       echo ready; while :; do sleep 0.1; done'";
+
+fn scenario(name: &'static str, programs: &str) -> Scenario {
+    Scenario {
+        name,
+        programs: programs.to_string(),
+        files: Vec::new(),
+    }
+}
+
+#[test]
+fn status_of_all_a_name_a_group_and_unknown_names() {
+    compare(scenario("status", BASE), |s| {
+        s.wait_states(BASE_UP);
+        s.ctl(&["status"]);
+        s.ctl(&["status", "all"]);
+        s.ctl(&["status", "alpha"]);
+        s.ctl(&["status", "beta"]);
+        s.ctl(&["status", "grp:*"]);
+        s.ctl(&["status", "grp:g1"]);
+        s.ctl(&["status", "grp"]);
+        s.ctl(&["status", "nosuch"]);
+        s.ctl(&["status", "nosuch:*"]);
+        s.ctl(&["status", "alpha", "nosuch"]);
+        s.ctl(&["status", "alpha", "grp:*"]);
+    });
+}
+
+#[test]
+fn start_stop_restart_names_groups_all_and_errors() {
+    let programs = format!(
+        "{BASE}\n[program:quick]\ncommand = sh -c 'exit 1'\nautostart = false\n\
+         startsecs = 1\nstartretries = 0\n\n\
+         [program:nofile]\ncommand = /nonexistent/program\nautostart = false\n"
+    );
+    compare(scenario("startstop", &programs), |s| {
+        s.wait_states(BASE_UP);
+        s.ctl(&["start", "beta"]);
+        s.ctl(&["start", "beta"]);
+        s.ctl(&["start", "alpha", "beta"]);
+        s.ctl(&["start", "nosuch"]);
+        s.ctl(&["start", "nosuch:*"]);
+        s.ctl(&["start"]);
+        s.ctl(&["start", "nofile"]);
+        s.ctl(&["start", "quick"]);
+        s.wait_states(&[("quick", "FATAL")]);
+        s.ctl(&["status", "quick"]);
+        s.ctl(&["stop", "beta"]);
+        s.ctl(&["stop", "beta"]);
+        s.ctl(&["stop", "nosuch"]);
+        s.ctl(&["stop", "nosuch:*"]);
+        s.ctl(&["stop"]);
+        s.ctl(&["stop", "grp:*"]);
+        s.ctl(&["stop", "grp:*"]);
+        s.ctl(&["start", "grp:*"]);
+        s.ctl(&["start", "grp:*"]);
+        s.ctl(&["stop", "all"]);
+        s.ctl(&["status"]);
+        s.ctl(&["start", "all"]);
+        s.wait_states(&[
+            ("quick", "FATAL"),
+            ("alpha", "RUNNING"),
+            ("beta", "RUNNING"),
+        ]);
+        s.ctl(&["status"]);
+        s.ctl(&["restart", "alpha"]);
+        s.ctl(&["restart", "grp:*"]);
+        s.ctl(&["stop", "beta"]);
+        s.ctl(&["restart", "beta"]);
+        s.ctl(&["restart", "nosuch"]);
+        s.ctl(&["restart"]);
+        s.ctl(&["restart", "all"]);
+        s.wait_states(&[
+            ("quick", "FATAL"),
+            ("alpha", "RUNNING"),
+            ("beta", "RUNNING"),
+        ]);
+        s.ctl(&["status"]);
+    });
+}
+
+#[test]
+fn signal_a_name_a_group_all_and_bad_signals() {
+    let programs = format!(
+        "[program:trapper]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
+         [program:t1]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
+         [program:t2]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
+         [group:traps]\nprograms = t1,t2\n\n\
+         [program:beta]\ncommand = sleep 300\nautostart = false\n"
+    );
+    compare(scenario("signal", &programs), |s| {
+        s.wait_states(&[
+            ("trapper", "RUNNING"),
+            ("traps:t1", "RUNNING"),
+            ("traps:t2", "RUNNING"),
+        ]);
+        s.wait_log("trapper", "stdout", "ready");
+        s.wait_log("traps:t1", "stdout", "ready");
+        s.wait_log("traps:t2", "stdout", "ready");
+        s.ctl(&["signal", "HUP", "trapper"]);
+        s.wait_log("trapper", "stdout", "got-hup");
+        s.ctl(&["tail", "trapper"]);
+        s.ctl(&["signal", "HUP", "traps:*"]);
+        s.wait_log("traps:t1", "stdout", "got-hup");
+        s.wait_log("traps:t2", "stdout", "got-hup");
+        s.ctl(&["signal", "sigusr1", "traps:t1"]);
+        s.wait_log("traps:t1", "stdout", "got-usr1");
+        s.ctl(&["tail", "traps:t1"]);
+        s.ctl(&["signal", "CONT", "all"]);
+        s.ctl(&["signal", "BOGUS", "trapper"]);
+        s.ctl(&["signal", "BOGUS", "traps:*"]);
+        s.ctl(&["signal", "HUP", "nosuch"]);
+        s.ctl(&["signal", "HUP", "nosuch:*"]);
+        s.ctl(&["signal", "HUP", "beta"]);
+        s.ctl(&["signal", "HUP"]);
+        s.ctl(&["signal"]);
+        s.ctl(&["status"]);
+    });
+}
+
+#[test]
+fn pid_of_the_daemon_a_name_and_all() {
+    compare(scenario("pid", BASE), |s| {
+        s.wait_states(BASE_UP);
+        s.ctl(&["pid"]);
+        s.ctl(&["pid", "alpha"]);
+        s.ctl(&["pid", "grp:g1"]);
+        s.ctl(&["pid", "all"]);
+        s.ctl(&["pid", "beta"]);
+        s.ctl(&["pid", "nosuch"]);
+        s.ctl(&["pid", "alpha", "beta"]);
+    });
+}
+
+#[test]
+fn tail_default_bytes_stderr_errors_and_follow() {
+    let programs = format!(
+        "{BASE}\n[program:trapper]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
+         [program:nolog]\ncommand = sleep 300\nstartsecs = 0\nstdout_logfile = NONE\n"
+    );
+    compare(scenario("tail", &programs), |s| {
+        s.wait_states(&[
+            ("alpha", "RUNNING"),
+            ("trapper", "RUNNING"),
+            ("nolog", "RUNNING"),
+        ]);
+        s.wait_log("alpha", "stdout", "alpha-out");
+        s.wait_log("alpha", "stderr", "alpha-err");
+        s.wait_log("trapper", "stdout", "ready");
+        s.ctl(&["tail", "alpha"]);
+        s.ctl(&["tail", "-5", "alpha"]);
+        s.ctl(&["tail", "alpha", "stderr"]);
+        s.ctl(&["tail", "-4", "alpha", "stderr"]);
+        s.ctl(&["tail", "alpha", "stdout"]);
+        s.ctl(&["tail", "alpha", "bogus"]);
+        s.ctl(&["tail", "-x", "alpha"]);
+        s.ctl(&["tail"]);
+        s.ctl(&["tail", "-5", "alpha", "stdout", "extra"]);
+        s.ctl(&["tail", "nosuch"]);
+        s.ctl(&["tail", "nolog"]);
+        s.ctl(&["tail", "grp:g1"]);
+        s.tail_f(
+            &["trapper"],
+            "ready\n",
+            Some(&["signal", "HUP", "trapper"]),
+            "got-hup",
+        );
+        s.tail_f(&["alpha", "stderr"], "alpha-err\n", None, "alpha-err");
+        s.tail_f(&["nosuch"], "Cannot read", None, "Cannot read");
+    });
+}
+
+/// The main log's content differs between the daemons: only whether there is any output,
+/// and the exit status, are compared (error messages in full).
+fn log_shape(_: Target, out: &str) -> String {
+    if out.starts_with("Error:") || out.contains("ERROR") {
+        out.to_string()
+    } else {
+        format!(
+            "<{} output>\n",
+            if out.trim().is_empty() { "no" } else { "some" }
+        )
+    }
+}
+
+#[test]
+fn maintail_with_and_without_a_byte_count() {
+    compare(scenario("maintail", BASE), |s| {
+        s.wait_states(BASE_UP);
+        s.ctl_shaped(&["maintail"], log_shape);
+        s.ctl_shaped(&["maintail", "-100"], log_shape);
+        s.ctl_shaped(&["maintail", "-x"], log_shape);
+        s.ctl_shaped(&["maintail", "-5", "extra"], log_shape);
+    });
+}
+
+#[test]
+fn clear_a_name_all_and_unknown() {
+    compare(scenario("clear", BASE), |s| {
+        s.wait_states(BASE_UP);
+        s.wait_log("alpha", "stdout", "alpha-out");
+        s.wait_log("alpha", "stderr", "alpha-err");
+        s.ctl(&["clear", "alpha"]);
+        s.ctl(&["tail", "alpha"]);
+        s.ctl(&["tail", "alpha", "stderr"]);
+        s.ctl(&["clear", "nosuch"]);
+        s.ctl(&["clear", "grp:*"]);
+        s.ctl(&["clear", "all"]);
+        s.ctl(&["clear"]);
+        s.ctl(&["clear", "beta"]);
+    });
+}
+
+#[test]
+fn reread_update_add_remove_avail_after_the_file_changes() {
+    let before = "\
+[program:keep]
+command = sleep 300
+startsecs = 0
+
+[program:change]
+command = sleep 300
+startsecs = 0
+
+[program:gone]
+command = sleep 300
+startsecs = 0
+
+[program:idle]
+command = sleep 300
+startsecs = 0
+autostart = false
+";
+    compare(scenario("update", before), |s| {
+        let after = "\
+[program:keep]
+command = sleep 300
+startsecs = 0
+
+[program:change]
+command = sleep 301
+startsecs = 0
+
+[program:fresh]
+command = sleep 300
+startsecs = 0
+priority = 5
+
+[program:idle]
+command = sleep 300
+startsecs = 0
+autostart = false
+";
+        s.wait_states(&[
+            ("keep", "RUNNING"),
+            ("change", "RUNNING"),
+            ("gone", "RUNNING"),
+        ]);
+        s.ctl(&["reread"]);
+        s.ctl(&["avail"]);
+        s.ctl(&["update"]);
+        s.rewrite(after);
+        s.ctl(&["reread"]);
+        s.ctl(&["avail"]);
+        s.ctl(&["reread"]);
+        s.ctl(&["update", "nosuch"]);
+        s.ctl(&["update", "change"]);
+        s.wait_states(&[("change", "RUNNING")]);
+        s.ctl(&["update"]);
+        s.wait_states(&[("fresh", "RUNNING"), ("change", "RUNNING")]);
+        s.ctl(&["status"]);
+        s.ctl(&["avail"]);
+        s.ctl(&["update"]);
+        s.ctl(&["reread"]);
+        s.ctl(&["remove", "fresh"]);
+        s.ctl(&["stop", "fresh"]);
+        s.ctl(&["remove", "fresh"]);
+        s.ctl(&["remove", "fresh"]);
+        s.ctl(&["avail"]);
+        s.ctl(&["add", "fresh"]);
+        s.wait_states(&[("fresh", "RUNNING")]);
+        s.ctl(&["add", "fresh"]);
+        s.ctl(&["add", "nosuch"]);
+        s.ctl(&["remove", "nosuch"]);
+        s.ctl(&["remove", "idle"]);
+        s.ctl(&["add", "idle"]);
+        s.ctl(&["avail", "extra"]);
+        s.ctl(&["status"]);
+    });
+}
+
+/// `version` prints the daemon's own version: masked to its shape.
+fn version_shape(_: Target, out: &str) -> String {
+    let line = out.trim_end();
+    let dotted = line.split('.').count() >= 2
+        && line
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if dotted {
+        "VERSION\n".to_string()
+    } else {
+        out.to_string()
+    }
+}
+
+#[test]
+fn version_then_shutdown_and_the_daemon_exits() {
+    compare(scenario("shutdown", BASE), |s| {
+        s.wait_states(BASE_UP);
+        s.ctl_shaped(&["version"], version_shape);
+        s.ctl(&["version", "extra"]);
+        s.ctl(&["shutdown", "extra"]);
+        s.ctl(&["shutdown"]);
+        s.expect_exit();
+        s.ctl(&["status"]);
+        s.ctl(&["shutdown"]);
+        s.ctl(&["version"]);
+    });
+}
+
+#[test]
+fn raw_xmlrpc_every_method_and_each_fault() {
+    let programs = format!(
+        "[program:alpha]\ncommand = sh -c 'echo alpha-out; echo alpha-err >&2; exec sleep 300'\n\
+         startsecs = 0\nstdout_logfile = {{dir}}/alpha.out\nstderr_logfile = {{dir}}/alpha.err\n\n\
+         [program:beta]\ncommand = sleep 300\nautostart = false\nstartsecs = 1\n\n\
+         [program:echo]\ncommand = sh -c 'while read line; do echo \"in:$line\"; done'\n\
+         startsecs = 0\n\n\
+         [program:trapper]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
+         [program:stubborn]\ncommand = sh -c 'trap \"\" TERM; exec sleep 300'\nstartsecs = 0\n\
+         stopwaitsecs = 1\n\n\
+         [program:slow]\ncommand = sleep 300\nautostart = false\nstartsecs = 2\n\n\
+         [program:nofile]\ncommand = /nonexistent/program\nautostart = false\n\n\
+         [program:notexec]\ncommand = {{dir}}/notexec.sh\nautostart = false\n\n\
+         [program:nodir]\ncommand = sleep 300\ndirectory = {{dir}}/missing\nautostart = false\n\
+         startretries = 0\n\n\
+         [program:quick]\ncommand = sh -c 'exit 1'\nautostart = false\nstartsecs = 1\n\
+         startretries = 0\n\n\
+         [program:nolog]\ncommand = sleep 300\nautostart = false\nstartsecs = 0\n\
+         stdout_logfile = NONE\n\n\
+         [program:g1]\ncommand = sleep 300\nstartsecs = 0\n\n\
+         [program:g2]\ncommand = sleep 300\nstartsecs = 0\n\n\
+         [group:grp]\nprograms = g1,g2\n\n\
+         [program:ticker]\ncommand = sh -c 'while :; do echo tick; sleep 0.05; done'\n\
+         startsecs = 0\nstopasgroup = true\n"
+    );
+    let scenario = Scenario {
+        name: "xmlrpc",
+        programs,
+        files: vec![("notexec.sh", "#!/bin/sh\nexec sleep 300\n", 0o644)],
+    };
+    compare(scenario, |s| {
+        s.xmlrpc_script();
+        s.expect_exit();
+    });
+}
+
+#[test]
+fn the_masks_hide_only_what_differs_between_runs() {
+    assert_eq!(
+        mask(
+            "alpha  RUNNING   pid 4242, uptime 1 day, 0:00:03\n\
+             beta   EXITED    Dec 03 10:31 AM\n77\n4242\n0\n/tmp/d/x-stdout---supervisor-a_1B.log\n",
+            "/tmp/d",
+            77
+        ),
+        "alpha  RUNNING   pid N, uptime T\nbeta   EXITED    DATE\nDAEMON_PID\nPID\n0\n\
+         DIR/x-stdout---supervisor-X.log\n"
+    );
+    assert_eq!(mask_words("uptime 0:00:03, pid x"), "uptime T, pid x");
+    assert_eq!(mask_words("uptime soon"), "uptime soon");
+}

@@ -240,16 +240,19 @@ impl Session {
         self.dir.write("supervisord.conf", &config_text(programs));
     }
 
-    /// `supervisorctl tail -f ...` (`args` after `-f`), read until its output holds `first`;
-    /// then `trigger` runs (recorded like any command) and the output is read until it holds
-    /// `until`; then the client is killed by its pid. Records the output up to the end of
-    /// the line holding `until`.
-    fn tail_f(&mut self, args: &[&str], first: &str, trigger: Option<&[&str]>, until: &str) {
+    /// `supervisorctl tail -f ARGS`, followed step by step: for each (command, needle) the
+    /// command (if any) runs, recorded like any other, then the output is read until it holds
+    /// the needle and recorded up to the end of that line. Then the client is killed by its
+    /// pid. With no steps the client must end by itself (an error): all of its output and its
+    /// exit status are recorded.
+    fn tail_f(&mut self, args: &[&str], steps: &[(Option<&[&str]>, &str)]) {
         if !self.up {
             return;
         }
         let mut full = vec!["tail", "-f"];
         full.extend_from_slice(args);
+        self.lines
+            .push(format!("$ supervisorctl {} (followed)", full.join(" ")));
         let mut child = self
             .supervisorctl(&full)
             .stdout(Stdio::piped())
@@ -267,50 +270,67 @@ impl Session {
                 }
             }
         });
-        let mut seen = Vec::new();
-        let read_until = |needle: &str, seen: &mut Vec<u8>| {
+        let mut seen = String::new();
+        let mut shown = 0;
+        let mut failed = None;
+        for (command, needle) in steps {
+            if let Some(command) = command {
+                self.ctl(command);
+            }
             let deadline = Instant::now() + WAIT;
-            while !String::from_utf8_lossy(seen).contains(needle) {
+            while !seen[shown..].contains(needle) {
                 let left = deadline.saturating_duration_since(Instant::now());
                 match chunks.recv_timeout(left) {
-                    Ok(chunk) => seen.extend_from_slice(&chunk),
-                    Err(_) => return false,
+                    Ok(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                    Err(_) => break,
                 }
             }
-            true
-        };
-        self.lines
-            .push(format!("$ supervisorctl {} (bounded)", full.join(" ")));
-        let mut ok = read_until(first, &mut seen);
-        if ok {
-            if let Some(trigger) = trigger {
-                self.ctl(trigger);
-            }
-            ok = read_until(until, &mut seen);
+            let Some(at) = seen[shown..].find(needle).map(|at| shown + at) else {
+                failed = Some(format!("tail -f never showed {needle:?}"));
+                break;
+            };
+            let end = seen[at..].find('\n').map_or(seen.len(), |e| at + e + 1);
+            let text = self.mask(&seen[shown..end]);
+            self.lines.extend(text.lines().map(|l| format!("  {l}")));
+            shown = end;
         }
+        let status = if steps.is_empty() {
+            let deadline = Instant::now() + WAIT;
+            loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => break Some(status),
+                    _ if Instant::now() >= deadline => break None,
+                    _ => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        } else {
+            None
+        };
         kill(pid, libc::SIGKILL);
         let _ = child.wait();
         let _ = reader.join();
+        while let Ok(chunk) = chunks.try_recv() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
         let mut stderr = String::new();
         if let Some(mut err) = child.stderr.take() {
             let _ = err.read_to_string(&mut stderr);
         }
-        let text = String::from_utf8_lossy(&seen).into_owned();
-        let shown = match text.find(until) {
-            Some(at) if ok => {
-                let end = text[at..].find('\n').map_or(text.len(), |e| at + e + 1);
-                text[..end].to_string()
+        if steps.is_empty() {
+            let text = self.mask(&seen);
+            self.lines.extend(text.lines().map(|l| format!("  {l}")));
+        }
+        let stderr = self.mask(&stderr);
+        self.lines
+            .extend(stderr.lines().map(|l| format!("  stderr: {l}")));
+        if steps.is_empty() {
+            match status.and_then(|s| s.code()) {
+                Some(code) => self.lines.push(format!("  exit {code}")),
+                None => failed = Some("tail -f did not end by itself".to_string()),
             }
-            _ => text,
-        };
-        for line in self.mask(&shown).lines() {
-            self.lines.push(format!("  {line}"));
         }
-        for line in self.mask(&stderr).lines() {
-            self.lines.push(format!("  stderr: {line}"));
-        }
-        if !ok {
-            self.fail(&format!("tail -f never showed {first:?} then {until:?}"));
+        if let Some(why) = failed {
+            self.fail(&why);
         }
     }
 
@@ -676,32 +696,32 @@ fn compare(scenario: Scenario, script: fn(&mut Session)) {
     );
 }
 
+/// `[program:NAME]` with `command`, startsecs = 0 (so a start is immediate and its result
+/// comes in processing order) and `keys` (lines).
+fn program(name: &str, command: &str, keys: &str) -> String {
+    format!("[program:{name}]\ncommand = {command}\nstartsecs = 0\n{keys}\n")
+}
+
 /// Programs most scenarios share: `alpha` prints one line on each channel and sleeps,
-/// `beta` is not started, `grp` is a group of two sleepers. startsecs = 0 everywhere so a
-/// start is immediate and its result order is the processing order.
-const BASE: &str = "\
-[program:alpha]
-command = sh -c 'echo alpha-out; echo alpha-err >&2; exec sleep 300'
-startsecs = 0
-stdout_logfile = {dir}/alpha.out
-stderr_logfile = {dir}/alpha.err
-
-[program:beta]
-command = sleep 300
-autostart = false
-startsecs = 0
-
-[program:g1]
-command = sleep 300
-startsecs = 0
-
-[program:g2]
-command = sleep 300
-startsecs = 0
-
-[group:grp]
-programs = g1,g2
-";
+/// `beta` is not started, `grp` is a group of two sleepers; they stop in that order.
+fn base() -> String {
+    [
+        program(
+            "alpha",
+            "sh -c 'echo alpha-out; echo alpha-err >&2; exec sleep 300'",
+            "stdout_logfile = {dir}/alpha.out\nstderr_logfile = {dir}/alpha.err",
+        ),
+        program(
+            "beta",
+            &stops_after("0.4", "sleep 300 & wait"),
+            &format!("autostart = false\n{GROUP_STOP}"),
+        ),
+        program("g1", &stops_after("0.8", "sleep 300 & wait"), GROUP_STOP),
+        program("g2", &stops_after("1.2", "sleep 300 & wait"), GROUP_STOP),
+        "[group:grp]\nprograms = g1,g2\n".to_string(),
+    ]
+    .join("\n")
+}
 
 const BASE_UP: &[(&str, &str)] = &[
     ("alpha", "RUNNING"),
@@ -711,8 +731,19 @@ const BASE_UP: &[(&str, &str)] = &[
 ];
 
 /// A shell that prints `ready`, then `got-hup` / `got-usr1` on those signals.
-const TRAPPER: &str = "sh -c 'trap \"echo got-hup\" HUP; trap \"echo got-usr1\" USR1; \
-                       echo ready; while :; do sleep 0.1; done'";
+const TRAPPER: &str = "trap \"echo got-hup\" HUP; trap \"echo got-usr1\" USR1; echo ready; \
+                       while :; do sleep 0.1; done";
+
+/// `sh -c 'BODY'` that takes `delay` seconds to stop on SIGTERM and then exits 0 (with
+/// `stopasgroup = true` its children get the SIGTERM too). Group and all stops report each
+/// process as it stops, so staggered delays make their order the processing order, where
+/// for supervisord it would otherwise be the order in which it happens to reap them.
+fn stops_after(delay: &str, body: &str) -> String {
+    format!("sh -c 'trap \"sleep {delay}; exit 0\" TERM; {body}'")
+}
+
+/// Keys that go with `stops_after`.
+const GROUP_STOP: &str = "stopasgroup = true";
 
 fn scenario(name: &'static str, programs: &str) -> Scenario {
     Scenario {
@@ -724,7 +755,7 @@ fn scenario(name: &'static str, programs: &str) -> Scenario {
 
 #[test]
 fn status_of_all_a_name_a_group_and_unknown_names() {
-    compare(scenario("status", BASE), |s| {
+    compare(scenario("status", &base()), |s| {
         s.wait_states(BASE_UP);
         s.ctl(&["status"]);
         s.ctl(&["status", "all"]);
@@ -743,9 +774,10 @@ fn status_of_all_a_name_a_group_and_unknown_names() {
 #[test]
 fn start_stop_restart_names_groups_all_and_errors() {
     let programs = format!(
-        "{BASE}\n[program:quick]\ncommand = sh -c 'exit 1'\nautostart = false\n\
+        "{}\n[program:quick]\ncommand = sh -c 'exit 1'\nautostart = false\n\
          startsecs = 1\nstartretries = 0\n\n\
-         [program:nofile]\ncommand = /nonexistent/program\nautostart = false\n"
+         [program:nofile]\ncommand = /nonexistent/program\nautostart = false\n",
+        base()
     );
     compare(scenario("startstop", &programs), |s| {
         s.wait_states(BASE_UP);
@@ -796,11 +828,11 @@ fn start_stop_restart_names_groups_all_and_errors() {
 #[test]
 fn signal_a_name_a_group_all_and_bad_signals() {
     let programs = format!(
-        "[program:trapper]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
-         [program:t1]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
-         [program:t2]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
-         [group:traps]\nprograms = t1,t2\n\n\
-         [program:beta]\ncommand = sleep 300\nautostart = false\n"
+        "{}\n{}\n{}\n[group:traps]\nprograms = t1,t2\n\n\
+         [program:beta]\ncommand = sleep 300\nautostart = false\n",
+        program("trapper", &stops_after("0", TRAPPER), GROUP_STOP),
+        program("t1", &stops_after("0", TRAPPER), GROUP_STOP),
+        program("t2", &stops_after("0", TRAPPER), GROUP_STOP),
     );
     compare(scenario("signal", &programs), |s| {
         s.wait_states(&[
@@ -834,7 +866,7 @@ fn signal_a_name_a_group_all_and_bad_signals() {
 
 #[test]
 fn pid_of_the_daemon_a_name_and_all() {
-    compare(scenario("pid", BASE), |s| {
+    compare(scenario("pid", &base()), |s| {
         s.wait_states(BASE_UP);
         s.ctl(&["pid"]);
         s.ctl(&["pid", "alpha"]);
@@ -849,8 +881,9 @@ fn pid_of_the_daemon_a_name_and_all() {
 #[test]
 fn tail_default_bytes_stderr_errors_and_follow() {
     let programs = format!(
-        "{BASE}\n[program:trapper]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
-         [program:nolog]\ncommand = sleep 300\nstartsecs = 0\nstdout_logfile = NONE\n"
+        "{}\n{}\n[program:nolog]\ncommand = sleep 300\nstartsecs = 0\nstdout_logfile = NONE\n",
+        base(),
+        program("trapper", &stops_after("0", TRAPPER), GROUP_STOP),
     );
     compare(scenario("tail", &programs), |s| {
         s.wait_states(&[
@@ -875,12 +908,17 @@ fn tail_default_bytes_stderr_errors_and_follow() {
         s.ctl(&["tail", "grp:g1"]);
         s.tail_f(
             &["trapper"],
-            "ready\n",
-            Some(&["signal", "HUP", "trapper"]),
-            "got-hup",
+            &[
+                (None, "ready"),
+                (Some(&["signal", "HUP", "trapper"]), "got-hup"),
+                (Some(&["signal", "USR1", "trapper"]), "got-usr1"),
+            ],
         );
-        s.tail_f(&["alpha", "stderr"], "alpha-err\n", None, "alpha-err");
-        s.tail_f(&["nosuch"], "Cannot read", None, "Cannot read");
+        s.tail_f(&["alpha", "stderr"], &[(None, "alpha-err")]);
+        s.tail_f(&["trapper", "stdout"], &[(None, "got-usr1")]);
+        s.tail_f(&["nosuch"], &[]);
+        s.tail_f(&["nolog"], &[]);
+        s.tail_f(&["alpha", "bogus"], &[]);
     });
 }
 
@@ -899,7 +937,7 @@ fn log_shape(_: Target, out: &str) -> String {
 
 #[test]
 fn maintail_with_and_without_a_byte_count() {
-    compare(scenario("maintail", BASE), |s| {
+    compare(scenario("maintail", &base()), |s| {
         s.wait_states(BASE_UP);
         s.ctl_shaped(&["maintail"], log_shape);
         s.ctl_shaped(&["maintail", "-100"], log_shape);
@@ -910,7 +948,7 @@ fn maintail_with_and_without_a_byte_count() {
 
 #[test]
 fn clear_a_name_all_and_unknown() {
-    compare(scenario("clear", BASE), |s| {
+    compare(scenario("clear", &base()), |s| {
         s.wait_states(BASE_UP);
         s.wait_log("alpha", "stdout", "alpha-out");
         s.wait_log("alpha", "stderr", "alpha-err");
@@ -1019,7 +1057,7 @@ fn version_shape(_: Target, out: &str) -> String {
 
 #[test]
 fn version_then_shutdown_and_the_daemon_exits() {
-    compare(scenario("shutdown", BASE), |s| {
+    compare(scenario("shutdown", &base()), |s| {
         s.wait_states(BASE_UP);
         s.ctl_shaped(&["version"], version_shape);
         s.ctl(&["version", "extra"]);
@@ -1034,30 +1072,53 @@ fn version_then_shutdown_and_the_daemon_exits() {
 
 #[test]
 fn raw_xmlrpc_every_method_and_each_fault() {
-    let programs = format!(
-        "[program:alpha]\ncommand = sh -c 'echo alpha-out; echo alpha-err >&2; exec sleep 300'\n\
-         startsecs = 0\nstdout_logfile = {{dir}}/alpha.out\nstderr_logfile = {{dir}}/alpha.err\n\n\
-         [program:beta]\ncommand = sleep 300\nautostart = false\nstartsecs = 1\n\n\
-         [program:echo]\ncommand = sh -c 'while read line; do echo \"in:$line\"; done'\n\
-         startsecs = 0\n\n\
-         [program:trapper]\ncommand = {TRAPPER}\nstartsecs = 0\nstopasgroup = true\n\n\
-         [program:stubborn]\ncommand = sh -c 'trap \"\" TERM; exec sleep 300'\nstartsecs = 0\n\
-         stopwaitsecs = 1\n\n\
-         [program:slow]\ncommand = sleep 300\nautostart = false\nstartsecs = 2\n\n\
-         [program:nofile]\ncommand = /nonexistent/program\nautostart = false\n\n\
-         [program:notexec]\ncommand = {{dir}}/notexec.sh\nautostart = false\n\n\
-         [program:nodir]\ncommand = sleep 300\ndirectory = {{dir}}/missing\nautostart = false\n\
-         startretries = 0\n\n\
-         [program:quick]\ncommand = sh -c 'exit 1'\nautostart = false\nstartsecs = 1\n\
-         startretries = 0\n\n\
-         [program:nolog]\ncommand = sleep 300\nautostart = false\nstartsecs = 0\n\
-         stdout_logfile = NONE\n\n\
-         [program:g1]\ncommand = sleep 300\nstartsecs = 0\n\n\
-         [program:g2]\ncommand = sleep 300\nstartsecs = 0\n\n\
-         [group:grp]\nprograms = g1,g2\n\n\
-         [program:ticker]\ncommand = sh -c 'while :; do echo tick; sleep 0.05; done'\n\
-         startsecs = 0\nstopasgroup = true\n"
-    );
+    // Stop order (group and all stops report each process as it stops): alpha, echo, g1,
+    // g2, ticker, trapper; trapper's 2 s keep the daemon in its shutdown for a while.
+    let sleeper = "sleep 300 & wait";
+    let programs = [
+        program(
+            "alpha",
+            "sh -c 'echo alpha-out; echo alpha-err >&2; exec sleep 300'",
+            "stdout_logfile = {dir}/alpha.out\nstderr_logfile = {dir}/alpha.err",
+        ),
+        program("beta", "sleep 300", "autostart = false\nstartsecs = 1"),
+        program(
+            "echo",
+            &stops_after("0.4", "while read line; do echo \"in:$line\"; done"),
+            GROUP_STOP,
+        ),
+        program("trapper", &stops_after("2", TRAPPER), GROUP_STOP),
+        program("slow", "sleep 300", "autostart = false\nstartsecs = 2"),
+        program("nofile", "/nonexistent/program", "autostart = false"),
+        program("notexec", "{dir}/notexec.sh", "autostart = false"),
+        program(
+            "nodir",
+            "sleep 300",
+            "directory = {dir}/missing\nautostart = false\nstartsecs = 1\nstartretries = 0",
+        ),
+        program(
+            "quick",
+            "sh -c 'exit 1'",
+            "autostart = false\nstartsecs = 1\nstartretries = 0",
+        ),
+        program(
+            "nolog",
+            "sleep 300",
+            "autostart = false\nstdout_logfile = NONE",
+        ),
+        program("g1", &stops_after("0.8", sleeper), GROUP_STOP),
+        program("g2", &stops_after("1.2", sleeper), GROUP_STOP),
+        "[group:grp]\nprograms = g1,g2\n".to_string(),
+        // Output every 50 ms keeps supervisord's loop turning: it runs a deferred reply
+        // (clearAllProcessLogs clears one process per pass) only on a pass, and an idle
+        // pass lasts a second.
+        program(
+            "ticker",
+            &stops_after("1.6", "while :; do echo tick; sleep 0.05; done"),
+            GROUP_STOP,
+        ),
+    ]
+    .join("\n");
     let scenario = Scenario {
         name: "xmlrpc",
         programs,

@@ -187,7 +187,6 @@ RUNNING_AT_START = {
     "alpha": "RUNNING",
     "echo": "RUNNING",
     "trapper": "RUNNING",
-    "stubborn": "RUNNING",
     "grp:g1": "RUNNING",
     "grp:g2": "RUNNING",
     "ticker": "RUNNING",
@@ -436,7 +435,7 @@ def restart_and_shutdown():
     wait_states({**RUNNING_AT_START, "fresh": "RUNNING"})
     call("supervisor.getAllProcessInfo")
     call("supervisor.shutdown")
-    # stubborn ignores SIGTERM for stopwaitsecs, so the daemon is still shutting down here.
+    # trapper takes 2 s to stop, so the daemon is still shutting down here.
     call("supervisor.getState")
     call("supervisor.getAllProcessInfo")
     call("supervisor.shutdown")

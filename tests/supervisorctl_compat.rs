@@ -384,8 +384,14 @@ impl Session {
         };
         let status = child.wait().map(|s| s.code().unwrap_or(-1)).unwrap_or(-1);
         self.lines.extend(out.lines().map(str::to_string));
+        if std::env::var_os("SUPERVICE_XMLRPC_TIMES").is_some() {
+            eprintln!("{:?} timings:\n{err}", self.target);
+        }
         let err: Vec<String> = err
             .lines()
+            .filter(|l| {
+                !l.starts_with(' ') || !l.trim_start().starts_with(|c: char| c.is_ascii_digit())
+            })
             .map(|l| format!("stderr: {}", self.mask(l)))
             .collect();
         self.lines.extend(err);
@@ -669,7 +675,11 @@ fn compare(scenario: Scenario, script: fn(&mut Session)) {
     };
     let started = Instant::now();
     let transcript = |target| {
+        let t = Instant::now();
         let mut session = Session::start(target, &bin, &scenario);
+        if std::env::var_os("SUPERVICE_XMLRPC_TIMES").is_some() {
+            eprintln!("{target:?} answered after {:?}", t.elapsed());
+        }
         script(&mut session);
         std::mem::take(&mut session.lines)
     };
@@ -1125,8 +1135,16 @@ fn raw_xmlrpc_every_method_and_each_fault() {
         files: vec![("notexec.sh", "#!/bin/sh\nexec sleep 300\n", 0o644)],
     };
     compare(scenario, |s| {
+        let t = Instant::now();
         s.xmlrpc_script();
+        let script = t.elapsed();
         s.expect_exit();
+        if std::env::var_os("SUPERVICE_XMLRPC_TIMES").is_some() {
+            eprintln!(
+                "script {script:?}, until the daemon exited {:?}",
+                t.elapsed()
+            );
+        }
     });
 }
 

@@ -324,6 +324,31 @@ impl Socket {
         })
     }
 
+    /// supervisord's `chmod` and `chown` of its socket (`[unix_http_server]`).
+    pub fn set_access(&self, mode: Option<u32>, owner: Option<(i64, i64)>) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt;
+        if let Some(mode) = mode {
+            std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| format!("Cannot chmod {}: {e}", self.path.display()))?;
+        }
+        if let Some((uid, gid)) = owner {
+            let uid = u32::try_from(uid).ok().map(nix::unistd::Uid::from_raw);
+            let gid = u32::try_from(gid).ok().map(nix::unistd::Gid::from_raw);
+            nix::unistd::chown(&self.path, uid, gid).map_err(|_| {
+                format!(
+                    "Not permitted to chown {} to uid/gid {}/{}; adjust \"sockchown\" value \
+                     in config file or on command line to values that the current user ({}) \
+                     can successfully chown",
+                    self.path.display(),
+                    uid.map_or(-1, |u| i64::from(u.as_raw())),
+                    gid.map_or(-1, |g| i64::from(g.as_raw())),
+                    nix::unistd::geteuid()
+                )
+            })?;
+        }
+        Ok(())
+    }
+
     /// Closes the listener and unlinks the path, unless someone replaced it since.
     pub fn close(self) {
         use std::os::unix::fs::MetadataExt;

@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use log::{LevelFilter, Log, Metadata, Record};
@@ -134,6 +135,7 @@ impl Log for DaemonLog {
             }
             Sink::File(file) => file.write_record(line.as_bytes()).map(|_| ()),
         };
+        WRITTEN.fetch_add(1, Ordering::Relaxed);
         match written {
             Ok(()) => state.lost = 0,
             Err(_) => state.lost += 1,
@@ -143,19 +145,32 @@ impl Log for DaemonLog {
     fn flush(&self) {}
 }
 
+/// Records written to the log so far: who follows the log (`/mainlogtail`) looks again
+/// when it changed.
+pub fn records_written() -> u64 {
+    WRITTEN.load(Ordering::Relaxed)
+}
+
+static WRITTEN: AtomicU64 = AtomicU64::new(0);
+
+/// Seconds since the epoch broken down in local time.
+pub fn local_time(secs: u64) -> Option<libc::tm> {
+    let t = libc::time_t::try_from(secs).ok()?;
+    // SAFETY: localtime_r only writes into the tm we pass; a zeroed tm is a valid value.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the duration of the call.
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    ok.then_some(tm)
+}
+
 /// `YYYY-MM-DD HH:MM:SS` in local time.
 pub fn timestamp() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let t = libc::time_t::try_from(now).unwrap_or(0);
-    // SAFETY: localtime_r only writes into the tm we pass; a zeroed tm is a valid value.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the duration of the call.
-    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-    if !ok {
+    let Some(tm) = local_time(now) else {
         return "1970-01-01 00:00:00".to_string();
-    }
+    };
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
         tm.tm_year + 1900,

@@ -620,6 +620,13 @@ pub fn output_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok((read, write))
 }
 
+/// A pipe for a child's stdin: (its read end for the child, our non-blocking write end).
+pub fn input_pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    set_nonblocking(write.as_raw_fd());
+    Ok((read, write))
+}
+
 /// Makes sure fds 0, 1 and 2 are open, so no pipe or file of ours can land on them.
 pub fn ensure_stdio_open() {
     for fd in 0..3 {

@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use program::{Health, HealthCheck, Instance, LogFile, Program, Reconcile};
+pub use program::{parse_signal, Health, HealthCheck, Instance, LogFile, Program, Reconcile};
 use value::Ctx;
 
 /// Keys of `[supervice]`.
@@ -108,6 +108,39 @@ pub struct Global {
     pub nodaemon: bool,
     /// A supervisord file's settings of the daemon process itself.
     pub daemon: Option<DaemonKeys>,
+    /// supervisord's HTTP servers (`[unix_http_server]`, `[inet_http_server]`).
+    pub http: HttpServers,
+}
+
+/// Who may speak HTTP to the daemon, and where. In Supervice's dialect all of it is
+/// unset: the control socket serves HTTP without a password to the users that may use
+/// it at all (root and the daemon's own).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpServers {
+    /// Basic auth for HTTP on the control socket (`[unix_http_server]` username/password).
+    pub unix_auth: Option<HttpAuth>,
+    /// The control socket's mode (`[unix_http_server] chmod`); 0600 when unset.
+    pub unix_mode: Option<u32>,
+    /// Its owner (`chown`): (uid, gid), -1 for unchanged. This user may also control
+    /// the daemon.
+    pub unix_owner: Option<(i64, i64)>,
+    pub inet: Option<InetServer>,
+}
+
+/// `username` and `password`; a password `{SHA}<hex>` is the SHA-1 of the real one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpAuth {
+    pub username: String,
+    pub password: String,
+}
+
+/// `[inet_http_server]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InetServer {
+    /// Empty for every interface.
+    pub host: String,
+    pub port: u16,
+    pub auth: Option<HttpAuth>,
 }
 
 /// What `[supervisord]` says about the daemon process (supervisord's dialect only).
@@ -139,6 +172,7 @@ impl Default for Global {
             log_backups: 10,
             nodaemon: false,
             daemon: None,
+            http: HttpServers::default(),
         }
     }
 }
@@ -481,6 +515,7 @@ fn parse_global(ctx: &Ctx<'_>) -> Result<Global, ConfigError> {
         log_backups: u32::try_from(log_backups).unwrap_or(u32::MAX),
         nodaemon: false,
         daemon: None,
+        http: HttpServers::default(),
     })
 }
 

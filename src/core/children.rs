@@ -67,11 +67,18 @@ impl Core {
         };
         // An fcgi-program's fd 0 is its group's listening socket.
         let fcgi = config.supervisord.as_ref().and_then(|k| k.fcgi.as_ref());
+        // supervisord's children read a pipe that sendProcessStdin writes to.
+        let mut stdin_writer = None;
         let stdin = match fcgi {
             Some(socket) => self
                 .sockets
                 .acquire(socket)
                 .map_err(SpawnError::Transient)?,
+            None if config.supervisord.is_some() => {
+                let (read, write) = spawn::input_pipe().map_err(|e| io_err(e, "pipe"))?;
+                stdin_writer = Some(std::fs::File::from(write));
+                read
+            }
             None => spawn::dev_null(false).map_err(|e| io_err(e, "/dev/null"))?,
         };
         let fcgi = fcgi.map(|s| s.url());
@@ -116,6 +123,7 @@ impl Core {
         };
         if let Some(slot) = self.slot_mut(index) {
             slot.fcgi = fcgi;
+            slot.stdin = stdin_writer;
             // Recorded from the moment of the spawn, not only once RUNNING.
             slot.token = reconcile::spawn_token(child.pid);
         }
@@ -168,6 +176,9 @@ impl Core {
         self.note_lingering(index, pid);
         if let Some(url) = self.slot_mut(index).and_then(|s| s.fcgi.take()) {
             self.sockets.release(&url);
+        }
+        if let Some(slot) = self.slot_mut(index) {
+            slot.stdin = None;
         }
         self.notes.push(Notification::Exited {
             id: index,

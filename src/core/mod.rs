@@ -110,6 +110,8 @@ struct Slot {
     lingering: Vec<lingering::Lingering>,
     /// The FastCGI socket (its URL) the current child holds.
     fcgi: Option<String>,
+    /// The write end of the current child's stdin pipe (supervisord's dialect).
+    stdin: Option<std::fs::File>,
 }
 
 /// The instances and their indexes.
@@ -218,6 +220,7 @@ impl Core {
             token: None,
             lingering: Vec::new(),
             fcgi: None,
+            stdin: None,
         };
         let index = match table.free.pop() {
             Some(i) => {
@@ -308,9 +311,48 @@ impl Core {
         stages
     }
 
-    /// Nothing new starts from now on (shutdown).
+    /// Nothing new starts from now on (shutdown, or the first half of a restart).
     pub fn stop_accepting(&mut self) {
         self.accepting = false;
+    }
+
+    /// New work may start again (a restart's second half).
+    pub fn resume_accepting(&mut self) {
+        self.accepting = true;
+    }
+
+    /// Whether new work may start (false while shutting down or restarting).
+    pub fn accepting(&self) -> bool {
+        self.accepting
+    }
+
+    /// Writes to the running child's stdin without waiting: `Err` if it has no stdin
+    /// pipe (not running, or Supervice's dialect), if the pipe is closed, or if it is
+    /// full (the child is not reading) and not all of `bytes` fit.
+    pub fn send_stdin(&mut self, id: Id, bytes: &[u8]) -> Result<(), String> {
+        use std::io::Write;
+        let slot = self.slot_mut(id).ok_or("no such process")?;
+        let pipe = slot.stdin.as_mut().ok_or("no stdin pipe")?;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            match pipe.write(rest) {
+                Ok(0) => return Err("stdin is closed".into()),
+                Ok(n) => rest = &rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(format!(
+                        "stdin is full: the child is not reading ({} of {} bytes written)",
+                        bytes.len() - rest.len(),
+                        bytes.len()
+                    ))
+                }
+                Err(e) => {
+                    slot.stdin = None;
+                    return Err(format!("stdin is closed: {e}"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Any of these instances still has a child.

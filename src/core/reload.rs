@@ -93,6 +93,52 @@ impl Core {
         summary
     }
 
+    /// Adds one group of a config read since (supervisord's `addProcessGroup`): its
+    /// programs join the table and the autostart ones start. The rest of the table is
+    /// untouched. `None` if `from` has no such group or it is in the table already.
+    pub fn add_group(&mut self, from: &Config, name: &str) -> Option<Vec<super::Id>> {
+        if self.config.groups.iter().any(|g| g.name == name) {
+            return None;
+        }
+        let group = from.groups.iter().find(|g| g.name == name)?.clone();
+        let programs: Vec<config::Program> = from
+            .programs
+            .iter()
+            .filter(|p| group.programs.contains(&p.name))
+            .cloned()
+            .collect();
+        let mut ids = Vec::new();
+        for program in &programs {
+            for instance in program.instances() {
+                let autostart = instance.autostart;
+                let id = self.add(instance);
+                if autostart && self.accepting {
+                    self.start(id);
+                }
+                ids.push(id);
+            }
+        }
+        info!("added process group {name}");
+        self.config.programs.extend(programs);
+        self.config.groups.push(group);
+        Some(ids)
+    }
+
+    /// Takes a group out of the table (supervisord's `removeProcessGroup`); its
+    /// instances are stopped in the background. Returns their names, or `None` for no
+    /// such group.
+    pub fn remove_group(&mut self, name: &str) -> Option<Vec<String>> {
+        let ids = self.group(name)?;
+        let group = self.config.groups.iter().position(|g| g.name == name)?;
+        let group = self.config.groups.remove(group);
+        self.config
+            .programs
+            .retain(|p| !group.programs.contains(&p.name));
+        let names = ids.into_iter().filter_map(|id| self.remove(id)).collect();
+        info!("removed process group {name}");
+        Some(names)
+    }
+
     /// Frees a retired slot whose child is gone.
     pub(super) fn release_retired(&mut self, index: usize) {
         let done = self

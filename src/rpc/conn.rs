@@ -57,6 +57,12 @@ impl<S: Read + Write> Conn<S> {
         &self.stream
     }
 
+    /// The stream back, for a connection that turned out to speak another protocol
+    /// (nothing was read from it yet).
+    pub fn into_stream(self) -> S {
+        self.stream
+    }
+
     pub fn stream_mut(&mut self) -> &mut S {
         &mut self.stream
     }

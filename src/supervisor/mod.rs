@@ -21,8 +21,9 @@ use signal_hook_mio::v1_0::Signals;
 use crate::config::Config;
 use crate::core::{Core, Notification};
 use crate::daemon::{Pidfile, Readiness};
+use crate::frontend::http::Http;
 use crate::frontend::supervice::Control;
-use crate::frontend::Frontend;
+use crate::frontend::{Frontend, LoopRequest};
 use crate::reactor::{FrontId, LoopTimer, Source, TimerKey, MAX_FRONTENDS};
 use crate::reconcile;
 use crash::StateSaver;
@@ -59,6 +60,9 @@ pub struct Supervisor {
     /// one being stopped is `stopping`.
     stages: Vec<Vec<crate::core::Id>>,
     stopping: Vec<crate::core::Id>,
+    /// A restart is stopping everything (supervisord's `restart`, SIGHUP in its dialect):
+    /// its stop-timeout timer. Once all is down the config is read again and started.
+    restart: Option<crate::timer::TimerId>,
 }
 
 impl Supervisor {
@@ -90,6 +94,7 @@ impl Supervisor {
             notes: Vec::new(),
             stages: Vec::new(),
             stopping: Vec::new(),
+            restart: None,
         })
     }
 
@@ -130,8 +135,13 @@ impl Supervisor {
         if let Some(path) = &global.pidfile {
             self.pidfile = Some(Pidfile::acquire(path).map_err(|e| e.to_string())?);
         }
+        let http = &global.http;
         self.add_frontend(|id, core| {
-            Control::bind(id, core, &global.socket).map(|c| Box::new(c) as Box<dyn Frontend>)
+            Control::bind(id, core, &global.socket, http.unix_mode, http.unix_owner)
+                .map(|c| Box::new(c) as Box<dyn Frontend>)
+        })?;
+        self.add_frontend(|id, core| {
+            Http::new(id, core, http).map(|h| Box::new(h) as Box<dyn Frontend>)
         })?;
         if let Some((name, credentials)) = global.daemon.as_ref().and_then(|d| d.user.as_ref()) {
             crate::daemon::drop_privileges(name, credentials)?;
@@ -170,17 +180,57 @@ impl Supervisor {
                 self.dispatch(event);
             }
             self.core.run_again();
-            for frontend in &mut self.frontends {
-                frontend.run_again(&mut self.core);
+            for i in 0..self.frontends.len() {
+                self.frontends[i].run_again(&mut self.core);
+                self.pass_handoffs(i);
             }
             while let Some(key) = self.core.reactor().expired() {
                 self.on_timer(key);
             }
             self.deliver();
+            for frontend in &mut self.frontends {
+                frontend.turn_done(&mut self.core);
+            }
+            self.serve_requests();
             self.check_shutdown_done();
             self.save_state();
         }
         Ok(())
+    }
+
+    /// Connections one front-end passed on go to the others (HTTP on the control
+    /// socket goes to the HTTP front-end).
+    fn pass_handoffs(&mut self, from: usize) {
+        let Some(frontend) = self.frontends.get_mut(from) else {
+            return;
+        };
+        for handoff in frontend.handoffs() {
+            let mut handoff = Some(handoff);
+            for (i, other) in self.frontends.iter_mut().enumerate() {
+                if i != from {
+                    if let Some(h) = handoff.take() {
+                        other.adopt(&mut self.core, h);
+                    }
+                }
+            }
+        }
+    }
+
+    /// What the front-ends asked of the loop: shutdown or restart.
+    fn serve_requests(&mut self) {
+        let mut requests = Vec::new();
+        for frontend in &mut self.frontends {
+            requests.extend(frontend.take_request());
+        }
+        for request in requests {
+            match request {
+                LoopRequest::Shutdown => {
+                    info!("Shutdown requested through the control socket");
+                    self.begin_shutdown();
+                }
+                LoopRequest::Restart => self.begin_restart(),
+            }
+        }
     }
 
     fn dispatch(&mut self, event: &MioEvent) {
@@ -195,6 +245,7 @@ impl Supervisor {
                 if let Some(frontend) = self.frontends.get_mut(usize::from(id)) {
                     frontend.ready(&mut self.core, at, readable, writable);
                 }
+                self.pass_handoffs(usize::from(id));
             }
             Source::Output(_) | Source::Sink(_) | Source::Health(_) => self.core.ready(source),
         }
@@ -207,6 +258,10 @@ impl Supervisor {
                 if let Some(frontend) = self.frontends.get_mut(usize::from(id)) {
                     frontend.timer(&mut self.core, at);
                 }
+                self.pass_handoffs(usize::from(id));
+            }
+            TimerKey::Loop(LoopTimer::ShutdownTimeout) if self.restart.is_some() => {
+                self.restart_timed_out()
             }
             TimerKey::Loop(LoopTimer::ShutdownTimeout) => self.shutdown_timed_out(),
             TimerKey::Loop(LoopTimer::ShutdownRecheck) => self.shutdown_recheck_due(),

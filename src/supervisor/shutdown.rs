@@ -20,6 +20,9 @@ impl Supervisor {
         }
         info!("Shutting down...");
         self.shutdown = Shutdown::Stopping;
+        if let Some(timer) = self.restart.take() {
+            self.core.reactor().disarm(timer);
+        }
         for frontend in &mut self.frontends {
             frontend.close(&mut self.core);
         }
@@ -31,6 +34,57 @@ impl Supervisor {
         let key = TimerKey::Loop(LoopTimer::ShutdownTimeout);
         self.core.reactor().arm_in(timeout, key);
         self.check_shutdown_done();
+    }
+
+    /// supervisord's restart: every program stops (in shutdown order), then the config
+    /// is read again (a file that no longer loads keeps the old one) and the autostart
+    /// programs start. The control socket stays; calls meanwhile get SHUTDOWN_STATE.
+    pub(super) fn begin_restart(&mut self) {
+        if self.shutdown != Shutdown::Running || self.restart.is_some() {
+            return;
+        }
+        info!("Restarting: stopping every program, then reading the config again");
+        self.core.stop_accepting();
+        self.stages = self.core.shutdown_stages();
+        self.stages.reverse();
+        self.next_stage();
+        let timeout = self.core.config().global.shutdown_timeout;
+        let key = TimerKey::Loop(LoopTimer::ShutdownTimeout);
+        self.restart = Some(self.core.reactor().arm_in(timeout, key));
+        self.check_restart_done();
+    }
+
+    /// A restart's stop took shutdown_timeout: what is left is SIGKILLed, and the restart
+    /// goes on once it is gone.
+    pub(super) fn restart_timed_out(&mut self) {
+        warn!(
+            "Restart: stop timed out, killing the remaining process groups: {}",
+            self.core.live_names().join(", ")
+        );
+        self.stages.clear();
+        self.core.kill_all();
+    }
+
+    pub(super) fn check_restart_done(&mut self) {
+        if self.restart.is_none() {
+            return;
+        }
+        while !self.stages.is_empty() && !self.core.any_child_of(&self.stopping) {
+            self.next_stage();
+        }
+        if self.core.any_child() {
+            return;
+        }
+        if let Some(timer) = self.restart.take() {
+            self.core.reactor().disarm(timer);
+        }
+        self.stopping.clear();
+        self.core.resume_accepting();
+        if let Err(e) = self.core.reload() {
+            warn!("Restart: the config does not load ({e}); starting the old one again");
+        }
+        self.core.autostart();
+        info!("Restart complete");
     }
 
     /// shutdown_timeout passed: SIGKILL every group still alive, then give them a moment.
@@ -64,6 +118,7 @@ impl Supervisor {
     }
 
     pub(super) fn check_shutdown_done(&mut self) {
+        self.check_restart_done();
         if !matches!(self.shutdown, Shutdown::Stopping | Shutdown::Killing) {
             return;
         }

@@ -61,6 +61,13 @@ impl Supervisor {
         for signal in pending {
             match signal {
                 libc::SIGCHLD => self.core.reap(),
+                libc::SIGHUP
+                    if self.core.config().dialect == crate::config::Dialect::Supervisord =>
+                {
+                    // supervisord's meaning: restart (stop all, re-read the file, start).
+                    info!("received SIGHUP indicating restart request");
+                    self.begin_restart();
+                }
                 libc::SIGHUP => {
                     info!("Received SIGHUP, ignoring (use 'reload' command instead)")
                 }

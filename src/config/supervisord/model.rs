@@ -48,6 +48,9 @@ pub struct InetHttpServer {
     pub port: u16,
     pub username: Option<String>,
     pub password: Option<String>,
+    /// supervice's `allow_unauthenticated`: serve a non-loopback address without a
+    /// password (refused otherwise).
+    pub allow_unauthenticated: bool,
 }
 
 /// `[supervisorctl]`, as the client reads it.
@@ -1182,11 +1185,18 @@ impl<'a> Builder<'a> {
             return Err(r.fail(None, m));
         };
         let (host, port) = inet_address(&port).map_err(|m| r.fail(Some("port"), m))?;
+        let allow_unauthenticated = r.typed(
+            "allow_unauthenticated",
+            "false",
+            &self.environ,
+            types::boolean,
+        )?;
         Ok(InetHttpServer {
             host,
             port,
             username,
             password,
+            allow_unauthenticated,
         })
     }
 

@@ -11,7 +11,10 @@ use nix::sys::signal::Signal;
 
 use super::model::{GroupKind, LogTarget, Model, Process, StreamLog};
 use crate::config::program::{Health, HealthCheck, LogFile, Program, Reconcile, SupervisordKeys};
-use crate::config::{Config, ConfigError, DaemonKeys, Dialect, Global, Group, LogLevel};
+use crate::config::{
+    Config, ConfigError, DaemonKeys, Dialect, Global, Group, HttpAuth, HttpServers, InetServer,
+    LogLevel,
+};
 
 /// Extra seconds per group at shutdown beyond its longest stopwaitsecs (the SIGKILL and
 /// the reaping that follow).
@@ -132,7 +135,10 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
                 }
             },
         }),
+        http: HttpServers::default(),
     };
+    let http = http_servers(&model)?;
+    let global = Global { http, ..global };
     Ok(Config {
         path: model.path.clone(),
         dialect: Dialect::Supervisord,
@@ -141,6 +147,59 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
         groups,
         warnings,
     })
+}
+
+fn auth(username: &Option<String>, password: &Option<String>) -> Option<HttpAuth> {
+    Some(HttpAuth {
+        username: username.clone()?,
+        password: password.clone()?,
+    })
+}
+
+/// A host that only this machine can reach.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The HTTP servers. An `[inet_http_server]` that other hosts can reach must have a
+/// password, or say `allow_unauthenticated = true` (supervisord only warns; here anyone
+/// on the network could run commands as the daemon's user, so it is refused).
+fn http_servers(model: &Model) -> Result<HttpServers, ConfigError> {
+    let mut http = HttpServers::default();
+    if let Some(unix) = &model.unix_http_server {
+        http.unix_auth = auth(&unix.username, &unix.password);
+        http.unix_mode = Some(unix.chmod);
+        http.unix_owner = unix.chown;
+    }
+    if let Some(inet) = &model.inet_http_server {
+        let auth = auth(&inet.username, &inet.password);
+        if auth.is_none() && !inet.allow_unauthenticated && !is_loopback(&inet.host) {
+            let host = if inet.host.is_empty() {
+                "*"
+            } else {
+                &inet.host
+            };
+            return Err(ConfigError(format!(
+                "[inet_http_server] port = {host}:{}: reachable from other hosts without a \
+                 username and password, so anyone who can connect could run commands as this \
+                 daemon's user. Set username and password, listen on 127.0.0.1, or set \
+                 allow_unauthenticated = true (file {})",
+                inet.port,
+                model.path.display()
+            )));
+        }
+        http.inet = Some(InetServer {
+            host: inet.host.clone(),
+            port: inet.port,
+            auth,
+        });
+    }
+    Ok(http)
 }
 
 /// The `SUPERVISOR_SERVER_URL` children get when they set no `serverurl`: the first unix

@@ -56,7 +56,11 @@ pub struct Control {
     /// accept() is failing (reported once per episode).
     accept_failing: bool,
     own_uid: u32,
+    /// The socket's owner (`[unix_http_server] chown`), who may control the daemon too.
+    owner_uid: Option<u32>,
     scratch: Vec<u8>,
+    /// Connections that turned out to speak HTTP, for the HTTP front-end.
+    handoffs: Vec<super::Handoff>,
 }
 
 struct Client {
@@ -67,12 +71,22 @@ struct Client {
     op: Option<Op>,
     /// Not allowed to control the daemon: every request gets this error.
     refusal: Option<String>,
+    /// Its first byte was seen: it speaks Supervice's protocol.
+    sniffed: bool,
 }
 
 impl Control {
-    /// Binds the control socket and watches it; `id` tags its fds and timers.
-    pub fn bind(id: FrontId, core: &mut Core, path: &std::path::Path) -> Result<Control, String> {
+    /// Binds the control socket and watches it; `id` tags its fds and timers. `mode` and
+    /// `owner` are supervisord's `chmod` and `chown` of it.
+    pub fn bind(
+        id: FrontId,
+        core: &mut Core,
+        path: &std::path::Path,
+        mode: Option<u32>,
+        owner: Option<(i64, i64)>,
+    ) -> Result<Control, String> {
         let mut socket = Socket::bind(path)?;
+        socket.set_access(mode, owner)?;
         core.reactor()
             .registry()
             .register(
@@ -91,7 +105,9 @@ impl Control {
             accept_retry: None,
             accept_failing: false,
             own_uid: nix::unistd::geteuid().as_raw(),
+            owner_uid: owner.and_then(|(uid, _)| u32::try_from(uid).ok()),
             scratch: vec![0; 4096],
+            handoffs: Vec::new(),
         })
     }
 
@@ -179,7 +195,7 @@ impl Control {
         match getsockopt(stream, PeerCredentials) {
             Ok(cred) => {
                 let uid = cred.uid();
-                if uid == 0 || uid == self.own_uid {
+                if uid == 0 || uid == self.own_uid || Some(uid) == self.owner_uid {
                     Ok(())
                 } else {
                     Err(format!(
@@ -216,6 +232,7 @@ impl Control {
             timer: Some(timer),
             op: None,
             refusal,
+            sniffed: false,
         });
         self.live += 1;
         // Data may already be waiting; edge-triggered readiness would not say so again.
@@ -226,7 +243,57 @@ impl Control {
         }
     }
 
+    /// A new connection's first byte says its protocol: a Supervice frame starts with
+    /// a zero byte (its length is below 16 MiB), an HTTP request with a letter. HTTP
+    /// ones go to the HTTP front-end untouched (the byte is only peeked). True if the
+    /// connection is still ours to serve.
+    fn sniff(&mut self, core: &mut Core, index: usize) -> bool {
+        use nix::sys::socket::{recv, MsgFlags};
+        use std::os::fd::AsRawFd;
+        let Some(client) = self.client_mut(index) else {
+            return false;
+        };
+        if client.sniffed {
+            return true;
+        }
+        let fd = client.conn.stream().as_raw_fd();
+        let mut first = [0u8; 1];
+        match recv(fd, &mut first, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT) {
+            Ok(1) if first[0] != 0 => {}
+            // A frame, or the end (which the frame reader reports).
+            Ok(_) => {
+                client.sniffed = true;
+                return true;
+            }
+            Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => return false,
+            Err(_) => {
+                client.sniffed = true;
+                return true;
+            }
+        }
+        let Some(mut client) = self.clients.get_mut(index).and_then(Option::take) else {
+            return false;
+        };
+        if let Some(timer) = client.timer.take() {
+            core.reactor().disarm(timer);
+        }
+        let _ = core
+            .reactor()
+            .registry()
+            .deregister(client.conn.stream_mut());
+        self.live -= 1;
+        self.again.retain(|&i| i != index);
+        self.handoffs.push(super::Handoff {
+            stream: client.conn.into_stream(),
+            refusal: client.refusal,
+        });
+        false
+    }
+
     fn client_ready(&mut self, core: &mut Core, index: usize, readable: bool, writable: bool) {
+        if readable && !self.sniff(core, index) {
+            return;
+        }
         let holds = self.client(index).map_or(0, |c| c.conn.buffered());
         // Requests are small; only a big one makes it worth adding up everyone's.
         let buffered = if holds > LARGE_REQUEST {
@@ -401,6 +468,10 @@ impl Frontend for Control {
 
     fn notify(&mut self, core: &mut Core, notes: &[Notification]) {
         self.settle_parked(core, notes);
+    }
+
+    fn handoffs(&mut self) -> Vec<super::Handoff> {
+        std::mem::take(&mut self.handoffs)
     }
 
     fn close(&mut self, core: &mut Core) {

@@ -479,7 +479,7 @@ fn uptime_len(s: &str) -> usize {
             at = days + suffix.len();
         }
     }
-    let b = s[at..].as_bytes();
+    let b = &s.as_bytes()[at..];
     let hours = b.iter().take_while(|c| c.is_ascii_digit()).count();
     let rest = &b[hours..];
     let shape = rest.len() >= 6
@@ -627,31 +627,75 @@ fn process_states(socket: &Path) -> Result<Vec<(String, String, i32)>, String> {
         .collect())
 }
 
-/// A line diff of two transcripts (longest common subsequence), `-` expected, `+` actual.
+/// A line diff of two transcripts (longest common subsequence of what lies between their
+/// common head and tail), `-` expected, `+` actual, with two lines of context.
 fn diff(expected: &[String], actual: &[String]) -> String {
-    let (n, m) = (expected.len(), actual.len());
-    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
-    for i in (0..n).rev() {
-        for j in (0..m).rev() {
-            lcs[i][j] = if expected[i] == actual[j] {
-                lcs[i + 1][j + 1] + 1
+    let head = expected
+        .iter()
+        .zip(actual)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let tail = expected[head..]
+        .iter()
+        .rev()
+        .zip(actual[head..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let (old, new) = (
+        &expected[head..expected.len() - tail],
+        &actual[head..actual.len() - tail],
+    );
+    let (n, m) = (old.len(), new.len());
+    let mut marked: Vec<(char, &String)> = Vec::new();
+    if n * m > 40_000_000 {
+        marked.extend(old.iter().map(|l| ('-', l)));
+        marked.extend(new.iter().map(|l| ('+', l)));
+    } else {
+        let mut lcs = vec![0u16; (n + 1) * (m + 1)];
+        let at = |i: usize, j: usize| i * (m + 1) + j;
+        for i in (0..n).rev() {
+            for j in (0..m).rev() {
+                lcs[at(i, j)] = if old[i] == new[j] {
+                    lcs[at(i + 1, j + 1)].saturating_add(1)
+                } else {
+                    lcs[at(i + 1, j)].max(lcs[at(i, j + 1)])
+                };
+            }
+        }
+        let (mut i, mut j) = (0, 0);
+        while i < n || j < m {
+            if i < n && j < m && old[i] == new[j] {
+                marked.push((' ', &old[i]));
+                i += 1;
+                j += 1;
+            } else if j < m && (i == n || lcs[at(i, j + 1)] >= lcs[at(i + 1, j)]) {
+                marked.push(('+', &new[j]));
+                j += 1;
             } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
+                marked.push(('-', &old[i]));
+                i += 1;
+            }
         }
     }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < n || j < m {
-        if i < n && j < m && expected[i] == actual[j] {
-            out.push_str(&format!("   {}\n", expected[i]));
-            i += 1;
-            j += 1;
-        } else if j < m && (i == n || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            out.push_str(&format!("+  {}\n", actual[j]));
-            j += 1;
+    let mut all: Vec<(char, &String)> = expected[..head].iter().map(|l| (' ', l)).collect();
+    all.extend(marked);
+    all.extend(expected[expected.len() - tail..].iter().map(|l| (' ', l)));
+    let near_change = |k: usize| {
+        all[k.saturating_sub(2)..(k + 3).min(all.len())]
+            .iter()
+            .any(|(c, _)| *c != ' ')
+    };
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (mark, line)) in all.iter().enumerate() {
+        if near_change(k) {
+            if skipped {
+                out.push_str("   ...\n");
+                skipped = false;
+            }
+            out.push_str(&format!("{mark}  {line}\n"));
         } else {
-            out.push_str(&format!("-  {}\n", expected[i]));
-            i += 1;
+            skipped = true;
         }
     }
     out

@@ -89,10 +89,42 @@ TIMES = os.environ.get("SUPERVICE_XMLRPC_TIMES") == "1"
 STARTED = time.monotonic()
 
 
+def namespec(struct):
+    name, group = struct.get("name"), struct.get("group", struct.get("name"))
+    return name if name == group else "%s:%s" % (group, name)
+
+
+def flat(value, path):
+    """One line per scalar, `path = json`, so that a diff points at the field that differs.
+    Arrays of process structs are keyed by namespec, after a line giving their order."""
+    if isinstance(value, dict):
+        if not value:
+            yield "%s = {}" % path
+        for key in sorted(value):
+            yield from flat(value[key], "%s.%s" % (path, key))
+    elif isinstance(value, list):
+        if value and all(isinstance(v, dict) and "name" in v for v in value):
+            yield "%s = [%s]" % (path, ", ".join(namespec(v) for v in value))
+            for v in value:
+                yield from flat(v, "%s[%s]" % (path, namespec(v)))
+        elif all(not isinstance(v, (dict, list)) for v in value):
+            yield "%s = %s" % (path, json.dumps(value))
+        else:
+            yield "%s = array of %d" % (path, len(value))
+            for i, v in enumerate(value):
+                yield from flat(v, "%s[%d]" % (path, i))
+    else:
+        yield "%s = %s" % (path, json.dumps(value))
+
+
 def emit(call, args, **outcome):
     if TIMES:
         print("%6.2f %s" % (time.monotonic() - STARTED, call), file=sys.stderr)
-    print(json.dumps(dict(call=call, args=mask(list(args)), **outcome), sort_keys=True), flush=True)
+    print("%s%s" % (call, json.dumps(mask(list(args)))))
+    for kind, value in outcome.items():
+        for line in flat(value, "  " + kind):
+            print(line)
+    sys.stdout.flush()
 
 
 def invoke(server, method, args):

@@ -25,6 +25,11 @@ use std::time::{Duration, Instant};
 /// How long a scenario waits for a state, a log line or the daemon to answer.
 const WAIT: Duration = Duration::from_secs(10);
 
+const HTTP_SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/peers/supervisor_http.py"
+);
+
 const XMLRPC_SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/peers/supervisor_xmlrpc.py"
@@ -334,6 +339,61 @@ impl Session {
         }
     }
 
+    /// `supervisorctl maintail -f`, read until it has shown its banner and then some of the
+    /// main log (whose content differs between the daemons, so only that is recorded); then
+    /// the client is killed by its pid.
+    fn follow_main_log(&mut self) {
+        if !self.up {
+            return;
+        }
+        self.lines
+            .push("$ supervisorctl maintail -f (followed)".to_string());
+        let mut child = self
+            .supervisorctl(&["maintail", "-f"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run supervisorctl maintail -f");
+        let pid = child.id() as i32;
+        let (sender, chunks) = mpsc::channel();
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 || sender.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let banner = "==> Press Ctrl-C to exit <==\n";
+        let mut seen = String::new();
+        let deadline = Instant::now() + WAIT;
+        while seen
+            .find(banner)
+            .is_none_or(|at| seen.len() <= at + banner.len())
+        {
+            match chunks.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => break,
+            }
+        }
+        kill(pid, libc::SIGKILL);
+        let _ = child.wait();
+        let _ = reader.join();
+        match seen.find(banner) {
+            Some(at) => {
+                self.lines.push(format!("  {}", banner.trim_end()));
+                let more = if seen.len() > at + banner.len() {
+                    "some"
+                } else {
+                    "no"
+                };
+                self.lines.push(format!("  <{more} main log>"));
+            }
+            None => self.fail(&format!("maintail -f showed {seen:?}")),
+        }
+    }
+
     /// Waits for the daemon to exit (after `shutdown`) and records its status.
     fn expect_exit(&mut self) {
         if !self.up {
@@ -348,23 +408,38 @@ impl Session {
             .push(format!("# socket file left behind: {socket_left}"));
     }
 
-    /// Runs tests/peers/supervisor_xmlrpc.py against the daemon; records its JSON lines.
+    /// Runs tests/peers/supervisor_xmlrpc.py against the daemon; records its lines.
     fn xmlrpc_script(&mut self) {
+        let args = [
+            self.socket.display().to_string(),
+            self.dir.path.display().to_string(),
+            self.config.display().to_string(),
+            self.daemon.pid.to_string(),
+        ];
+        self.python(XMLRPC_SCRIPT, &args);
+    }
+
+    /// Runs tests/peers/supervisor_http.py against the daemon; records its lines.
+    fn http_script(&mut self) {
+        let socket = self.socket.display().to_string();
+        self.python(HTTP_SCRIPT, &[socket]);
+    }
+
+    /// Runs a Python script (with supervisor's Python, though it needs only the standard
+    /// library) and records its output lines, stderr and exit status.
+    fn python(&mut self, script: &str, args: &[String]) {
         if !self.up {
             return;
         }
         let mut child = Command::new(self.bin.join("python"))
-            .arg(XMLRPC_SCRIPT)
-            .arg(&self.socket)
-            .arg(&self.dir.path)
-            .arg(&self.config)
-            .arg(self.daemon.pid.to_string())
+            .arg(script)
+            .args(args)
             .env("SUPERVICE_TEST_TOKEN", &self.daemon.token)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("run supervisor_xmlrpc.py");
+            .unwrap_or_else(|e| panic!("run {script}: {e}"));
         let pid = child.id() as i32;
         let (sender, done) = mpsc::channel();
         let mut stdout = child.stdout.take().expect("piped stdout");
@@ -379,7 +454,7 @@ impl Session {
             Ok(output) => output,
             Err(_) => {
                 kill(pid, libc::SIGKILL);
-                (String::new(), "supervisor_xmlrpc.py timed out".to_string())
+                (String::new(), format!("{script} timed out"))
             }
         };
         let status = child.wait().map(|s| s.code().unwrap_or(-1)).unwrap_or(-1);
@@ -1121,6 +1196,32 @@ fn version_then_shutdown_and_the_daemon_exits() {
         s.ctl(&["status"]);
         s.ctl(&["shutdown"]);
         s.ctl(&["version"]);
+    });
+}
+
+#[test]
+fn reload_restarts_the_daemon_and_maintail_follows_its_log() {
+    compare(scenario("reload", &base()), |s| {
+        s.wait_states(BASE_UP);
+        s.follow_main_log();
+        s.ctl(&["start", "beta"]);
+        s.ctl(&["stop", "grp:g1"]);
+        s.ctl(&["reload", "extra"]);
+        s.ctl(&["reload"]);
+        s.wait_states(BASE_UP);
+        s.ctl(&["status"]);
+        s.ctl(&["pid"]);
+        s.ctl(&["avail"]);
+    });
+}
+
+#[test]
+fn raw_http_requests_and_the_log_streams() {
+    compare(scenario("http", &base()), |s| {
+        s.wait_states(BASE_UP);
+        s.wait_log("alpha", "stdout", "alpha-out");
+        s.wait_log("alpha", "stderr", "alpha-err");
+        s.http_script();
     });
 }
 

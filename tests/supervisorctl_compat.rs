@@ -474,6 +474,17 @@ impl Session {
     }
 }
 
+impl Drop for Session {
+    /// The transcript is taken: SIGKILL the daemon by its pid rather than wait for its
+    /// orderly stop (supervisord stops groups one after the other); `Daemon`'s own drop then
+    /// kills every process left with its token.
+    fn drop(&mut self) {
+        if self.daemon.child.is_some() {
+            kill(self.daemon.pid, libc::SIGKILL);
+        }
+    }
+}
+
 /// Masks what rightly differs between two runs: the temp dir, `pid N` and uptimes in
 /// descriptions, stop dates (`Dec 03 10:31 AM`), AUTO log names, and lines that are only a
 /// pid (`supervisorctl pid`): the daemon's own as DAEMON_PID, a child's as PID, 0 kept.

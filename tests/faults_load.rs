@@ -591,6 +591,19 @@ fn out_of_fds_at_most_one_accept_retry_timer_is_armed() {
     let config = dir.config("[program:idle]\ncommand = sleep 1000\nautostart = false\n");
     let daemon = Daemon::start(&dir, &config);
     expect_answering(&dir, secs(10));
+    // The probe's connection may still be open on the daemon's side: count once it is
+    // closed (listener and signal pipe are the only sockets left).
+    let sockets = || {
+        std::fs::read_dir(format!("/proc/{}/fd", daemon.pid))
+            .map(|dir| {
+                dir.flatten()
+                    .filter_map(|e| std::fs::read_link(e.path()).ok())
+                    .filter(|l| l.to_string_lossy().starts_with("socket:"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    expect_within(secs(5), "the probe connection closed", || sockets() == 3);
     let fds = daemon.fd_count() as u64;
     // Room for three connections: three held ones take it, the next queue.
     set_soft_fd_limit(daemon.pid, fds + 3);

@@ -3,9 +3,9 @@
 //! core's command API (`crate::core::Core`) and its `Notification`s, never the lifecycle
 //! internals. There are two: Supervice's length-prefixed JSON (`supervice`) and
 //! supervisord's HTTP with XML-RPC (`http`). Both are served on the control socket: the
-//! Supervice front-end owns it and hands a connection whose first byte is not a frame's
-//! (a frame starts with a zero byte, an HTTP request with a letter) to the HTTP one,
-//! through the loop (`handoffs` → `adopt`).
+//! Supervice front-end owns it and hands a connection whose first byte is an upper-case
+//! letter (an HTTP method; a frame starts with its length's top byte, 0) to the HTTP
+//! one, through the loop (`handoffs` → `adopt`).
 //!
 //! Adding a protocol means adding a module that implements [`Frontend`] and registering
 //! it with the loop (`Supervisor::add_frontend`); the loop routes its fd events and

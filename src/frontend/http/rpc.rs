@@ -348,7 +348,7 @@ fn flag(params: &[Value], i: usize) -> bool {
         Some(Value::Bool(b)) => *b,
         Some(Value::Int(n)) => *n != 0,
         Some(Value::Str(s)) => !s.is_empty(),
-        Some(Value::Double(d)) => *d != 0.0,
+        Some(Value::Double(d)) => d.bytes().any(|b| (b'1'..=b'9').contains(&b)),
         Some(Value::Array(a)) => !a.is_empty(),
         Some(Value::Struct(s)) => !s.is_empty(),
         Some(Value::Nil) => false,
@@ -1019,7 +1019,7 @@ fn sorted_ids(core: &Core) -> Vec<Id> {
             Some((g, p, id))
         })
         .collect();
-    ids.sort();
+    ids.sort_unstable();
     ids.into_iter().map(|(_, _, id)| id).collect()
 }
 
@@ -1372,10 +1372,10 @@ fn all_config_info(core: &Core) -> Value {
             fields.push((format!("{prefix}_logfile_maxbytes"), log(l, "maxbytes")));
             fields.push((format!("{prefix}_syslog"), Value::Bool(false)));
         }
-        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         out.push((name, Value::Struct(fields)));
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     Value::Array(out.into_iter().map(|(_, v)| v).collect())
 }
 

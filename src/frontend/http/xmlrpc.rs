@@ -12,12 +12,13 @@ use quick_xml::Reader;
 /// Deepest nesting of elements a call may have (arrays in structs in arrays...).
 const MAX_DEPTH: usize = 64;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     Int(i64),
     Bool(bool),
     Str(String),
-    Double(f64),
+    /// A `<double>`, kept as its text (no method takes one; only its truth matters).
+    Double(String),
     Array(Vec<Value>),
     Struct(Vec<(String, Value)>),
     /// `<nil/>` in a request (never written).
@@ -46,7 +47,7 @@ impl Value {
 }
 
 /// A decoded `<methodCall>`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Call {
     pub method: String,
     pub params: Vec<Value>,
@@ -156,11 +157,17 @@ fn value(node: &Node) -> Result<Value, DecodeError> {
         "int" | "i4" | "i8" => Value::Int(python_int(text).ok_or(DecodeError::Unmarshallable)?),
         "boolean" => Value::Bool(text == "1"),
         "string" => Value::Str(text.to_string()),
-        "double" => Value::Double(
-            text.trim()
-                .parse()
-                .map_err(|_| DecodeError::Unmarshallable)?,
-        ),
+        "double" => {
+            let t = text.trim();
+            let valid = !t.is_empty()
+                && t.bytes().any(|b| b.is_ascii_digit())
+                && t.bytes()
+                    .all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+            if !valid {
+                return Err(DecodeError::Unmarshallable);
+            }
+            Value::Double(t.to_string())
+        }
         "dateTime.iso8601" => Value::Str(text.to_string()),
         "base64" => Value::Str(
             String::from_utf8(base64_decode(text).ok_or(DecodeError::Unmarshallable)?)
@@ -274,7 +281,7 @@ fn write_value(out: &mut String, v: &Value) {
             out.push_str("</string>");
         }
         Value::Double(d) => {
-            let _ = write!(out, "<double>{d:?}</double>");
+            let _ = write!(out, "<double>{d}</double>");
         }
         Value::Array(items) => {
             out.push_str("<array><data>\n");

@@ -243,10 +243,11 @@ impl Control {
         }
     }
 
-    /// A new connection's first byte says its protocol: a Supervice frame starts with
-    /// a zero byte (its length is below 16 MiB), an HTTP request with a letter. HTTP
-    /// ones go to the HTTP front-end untouched (the byte is only peeked). True if the
-    /// connection is still ours to serve.
+    /// A new connection's first byte says its protocol: an HTTP request starts with
+    /// its method, an upper-case letter; a Supervice frame with the top byte of its
+    /// length, 0 for any frame it may send (a byte from `A` to `Z` would declare over
+    /// 1 GiB, which is refused anyway). HTTP ones go to the HTTP front-end untouched
+    /// (the byte is only peeked). True if the connection is still ours to serve.
     fn sniff(&mut self, core: &mut Core, index: usize) -> bool {
         use nix::sys::socket::{recv, MsgFlags};
         use std::os::fd::AsRawFd;
@@ -259,7 +260,7 @@ impl Control {
         let fd = client.conn.stream().as_raw_fd();
         let mut first = [0u8; 1];
         match recv(fd, &mut first, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT) {
-            Ok(1) if first[0] != 0 => {}
+            Ok(1) if first[0].is_ascii_uppercase() => {}
             // A frame, or the end (which the frame reader reports).
             Ok(_) => {
                 client.sniffed = true;

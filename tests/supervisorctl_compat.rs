@@ -48,18 +48,25 @@ struct Scenario {
     name: &'static str,
     programs: String,
     files: Vec<(&'static str, &'static str, u32)>,
+    /// Extra lines of `[unix_http_server]` and of `[supervisorctl]` (credentials).
+    server_keys: &'static str,
+    ctl_keys: &'static str,
+    /// The `Authorization` value the harness's own calls send, when the socket wants one.
+    authorization: Option<&'static str>,
 }
 
 /// The file head every scenario shares: the daemon's files in the scenario's directory, the
-/// unix socket both daemons serve and supervisorctl reads from `[supervisorctl]`.
-fn config_text(programs: &str) -> String {
+/// unix socket both daemons serve and supervisorctl reads from `[supervisorctl]`. `{port}`
+/// anywhere becomes a free TCP port (for an `[inet_http_server]`).
+fn config_text(scenario: &Scenario, programs: &str) -> String {
+    let (server_keys, ctl_keys) = (scenario.server_keys, scenario.ctl_keys);
     format!(
-        "[unix_http_server]\nfile = {{dir}}/s.sock\n\n\
+        "[unix_http_server]\nfile = {{dir}}/s.sock\n{server_keys}\n\
          [supervisord]\nlogfile = {{dir}}/main.log\npidfile = {{dir}}/main.pid\n\
          childlogdir = {{dir}}\nnodaemon = true\nloglevel = info\n\n\
          [rpcinterface:supervisor]\n\
          supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n\
-         [supervisorctl]\nserverurl = unix://{{dir}}/s.sock\n\n{programs}"
+         [supervisorctl]\nserverurl = unix://{{dir}}/s.sock\n{ctl_keys}\n{programs}"
     )
 }
 
@@ -71,6 +78,10 @@ struct Session {
     config: PathBuf,
     socket: PathBuf,
     daemon: Daemon,
+    /// The scenario's file head, for `rewrite`.
+    head: Scenario,
+    /// The TCP port `{port}` stands for.
+    port: u16,
     /// False once the daemon did not answer: the rest of the scenario is skipped (the
     /// transcript says so, and then differs from the reference).
     up: bool,
@@ -90,7 +101,12 @@ impl Session {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode))
                 .expect("chmod scenario file");
         }
-        let config = dir.write("supervisord.conf", &config_text(&scenario.programs));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let text = config_text(scenario, &scenario.programs).replace("{port}", &port.to_string());
+        let config = dir.write("supervisord.conf", &text);
         let config_arg = config.display().to_string();
         let program = match target {
             Target::Supervisord => bin.join("supervisord"),
@@ -105,12 +121,21 @@ impl Session {
             config,
             socket,
             daemon,
+            head: Scenario {
+                name: scenario.name,
+                programs: String::new(),
+                files: Vec::new(),
+                server_keys: scenario.server_keys,
+                ctl_keys: scenario.ctl_keys,
+                authorization: scenario.authorization,
+            },
+            port,
             up: true,
             lines: Vec::new(),
         };
         let mut last = String::new();
         let answered = wait_for(WAIT, || {
-            match xmlrpc(&session.socket, "supervisor.getVersion", &[]) {
+            match session.call("supervisor.getVersion", &[]) {
                 Ok(body) if body.contains("3.0") => return true,
                 Ok(body) => last = body,
                 Err(e) => last = e,
@@ -136,7 +161,13 @@ impl Session {
     }
 
     fn mask(&self, text: &str) -> String {
-        mask(text, &self.dir.path.display().to_string(), self.daemon.pid)
+        let text = text.replace(&format!(":{}", self.port), ":PORT");
+        mask(&text, &self.dir.path.display().to_string(), self.daemon.pid)
+    }
+
+    /// One XML-RPC call of the harness's own over the unix socket.
+    fn call(&self, method: &str, params: &[Param<'_>]) -> Result<String, String> {
+        xmlrpc(&self.socket, self.head.authorization, method, params)
     }
 
     fn supervisorctl(&self, args: &[&str]) -> Command {
@@ -169,7 +200,7 @@ impl Session {
         let stdout = shape(self.target, &String::from_utf8_lossy(&out.stdout));
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         self.lines
-            .push(format!("$ supervisorctl {}", args.join(" ")));
+            .push(self.mask(&format!("$ supervisorctl {}", args.join(" "))));
         for line in self.mask(&stdout).lines() {
             self.lines.push(format!("  {line}"));
         }
@@ -194,7 +225,7 @@ impl Session {
         let daemon_exe = exe(self.daemon.pid);
         let mut last = Vec::new();
         let reached = wait_for(WAIT, || {
-            last = process_states(&self.socket).unwrap_or_default();
+            last = process_states(self).unwrap_or_default();
             wanted.iter().all(|(name, state)| {
                 last.iter().any(|(n, s, pid)| {
                     n.as_str() == *name
@@ -223,12 +254,9 @@ impl Session {
         };
         let mut last = String::new();
         let found = wait_for(WAIT, || {
-            last = xmlrpc(
-                &self.socket,
-                method,
-                &[Param::S(name), Param::I(0), Param::I(0)],
-            )
-            .unwrap_or_else(|e| e);
+            last = self
+                .call(method, &[Param::S(name), Param::I(0), Param::I(0)])
+                .unwrap_or_else(|e| e);
             last.contains(needle)
         });
         if !found {
@@ -242,7 +270,8 @@ impl Session {
     fn rewrite(&mut self, programs: &str) {
         self.lines
             .push("# the file's programs rewritten".to_string());
-        self.dir.write("supervisord.conf", &config_text(programs));
+        let text = config_text(&self.head, programs).replace("{port}", &self.port.to_string());
+        self.dir.write("supervisord.conf", &text);
     }
 
     /// `supervisorctl tail -f ARGS`, followed step by step: for each (command, needle) the
@@ -257,7 +286,7 @@ impl Session {
         let mut full = vec!["tail", "-f"];
         full.extend_from_slice(args);
         self.lines
-            .push(format!("$ supervisorctl {} (followed)", full.join(" ")));
+            .push(self.mask(&format!("$ supervisorctl {} (followed)", full.join(" "))));
         let mut child = self
             .supervisorctl(&full)
             .stdout(Stdio::piped())
@@ -419,10 +448,12 @@ impl Session {
         self.python(XMLRPC_SCRIPT, &args);
     }
 
-    /// Runs tests/peers/supervisor_http.py against the daemon; records its lines.
-    fn http_script(&mut self) {
-        let socket = self.socket.display().to_string();
-        self.python(HTTP_SCRIPT, &[socket]);
+    /// Runs tests/peers/supervisor_http.py against the daemon (`extra`: its mode, see
+    /// there); records its lines.
+    fn http_script(&mut self, extra: &[&str]) {
+        let mut args = vec![self.socket.display().to_string()];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        self.python(HTTP_SCRIPT, &args);
     }
 
     /// Runs a Python script (with supervisor's Python, though it needs only the standard
@@ -605,7 +636,12 @@ enum Param<'a> {
 
 /// One XML-RPC call over the unix socket with a raw HTTP/1.1 POST (so waiting costs no
 /// Python start-up); the response body, or what went wrong.
-fn xmlrpc(socket: &Path, method: &str, params: &[Param<'_>]) -> Result<String, String> {
+fn xmlrpc(
+    socket: &Path,
+    authorization: Option<&str>,
+    method: &str,
+    params: &[Param<'_>],
+) -> Result<String, String> {
     let params: String = params
         .iter()
         .map(|p| match p {
@@ -617,9 +653,10 @@ fn xmlrpc(socket: &Path, method: &str, params: &[Param<'_>]) -> Result<String, S
         "<?xml version='1.0'?>\n<methodCall><methodName>{method}</methodName>\
          <params>{params}</params></methodCall>\n"
     );
+    let authorization = authorization.map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
     let request = format!(
         "POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Content-Length: {}\r\n{authorization}Connection: close\r\n\r\n{body}",
         body.len()
     );
     let mut stream = UnixStream::connect(socket).map_err(|e| format!("connect: {e}"))?;
@@ -695,8 +732,8 @@ fn exe(pid: i32) -> Option<PathBuf> {
 }
 
 /// (namespec, statename, pid) of every process, per getAllProcessInfo.
-fn process_states(socket: &Path) -> Result<Vec<(String, String, i32)>, String> {
-    let body = xmlrpc(socket, "supervisor.getAllProcessInfo", &[])?;
+fn process_states(session: &Session) -> Result<Vec<(String, String, i32)>, String> {
+    let body = session.call("supervisor.getAllProcessInfo", &[])?;
     Ok(body
         .split("<struct>")
         .skip(1)
@@ -890,6 +927,9 @@ fn scenario(name: &'static str, programs: &str) -> Scenario {
         name,
         programs: programs.to_string(),
         files: Vec::new(),
+        server_keys: "",
+        ctl_keys: "",
+        authorization: None,
     }
 }
 
@@ -1232,7 +1272,45 @@ fn raw_http_requests_and_the_log_streams() {
         s.wait_states(BASE_UP);
         s.wait_log("alpha", "stdout", "alpha-out");
         s.wait_log("alpha", "stderr", "alpha-err");
-        s.http_script();
+        s.http_script(&[]);
+    });
+}
+
+#[test]
+fn credentials_on_the_unix_socket_and_an_open_inet_server() {
+    let programs = format!(
+        "[inet_http_server]\nport = 127.0.0.1:{{port}}\n\n{}",
+        program(
+            "alpha",
+            "sh -c 'echo alpha-out; exec sleep 300'",
+            "stdout_logfile = {dir}/alpha.out"
+        )
+    );
+    let auth = Scenario {
+        // The password is the hex SHA-1 of "secret".
+        server_keys: "username = user\npassword = {SHA}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4\n",
+        ctl_keys: "username = user\npassword = secret\n",
+        authorization: Some("Basic dXNlcjpzZWNyZXQ="),
+        ..scenario("auth", &programs)
+    };
+    compare(auth, |s| {
+        s.wait_states(&[("alpha", "RUNNING")]);
+        s.wait_log("alpha", "stdout", "alpha-out");
+        s.ctl(&["status"]);
+        s.ctl(&["-p", "wrong", "status"]);
+        s.ctl(&["-u", "nobody", "status"]);
+        s.ctl(&["-p", "wrong", "tail", "alpha"]);
+        s.ctl(&["-p", "wrong", "maintail"]);
+        s.ctl(&["-p", "wrong", "shutdown"]);
+        s.tail_f(&["alpha"], &[(None, "alpha-out")]);
+        let inet = format!("http://127.0.0.1:{}", s.port);
+        s.ctl(&["-s", &inet, "status"]);
+        s.ctl(&["-s", &inet, "-p", "wrong", "status"]);
+        s.ctl(&["-s", &inet, "-u", "x", "-p", "y", "stop", "alpha"]);
+        s.ctl(&["-s", &inet, "start", "alpha"]);
+        s.wait_log("alpha", "stdout", "alpha-out\nalpha-out");
+        s.ctl(&["-s", &inet, "tail", "alpha"]);
+        s.http_script(&["auth"]);
     });
 }
 
@@ -1286,9 +1364,8 @@ fn raw_xmlrpc_every_method_and_each_fault() {
     ]
     .join("\n");
     let scenario = Scenario {
-        name: "xmlrpc",
-        programs,
         files: vec![("notexec.sh", "#!/bin/sh\nexec sleep 300\n", 0o644)],
+        ..scenario("xmlrpc", &programs)
     };
     compare(scenario, |s| {
         let t = Instant::now();

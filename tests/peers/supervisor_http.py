@@ -4,8 +4,10 @@
 # normalized line per request: the status line's code, the headers a client relies on, and
 # the shape of the body.
 #
-#   python3 tests/peers/supervisor_http.py SOCKET
-# The scenario's file has a program `alpha` that printed alpha-out / alpha-err.
+#   python3 tests/peers/supervisor_http.py SOCKET [auth]
+# The scenario's file has a program `alpha` that printed alpha-out / alpha-err. With `auth`
+# the socket wants user `user`, password `secret`, and only the credential checks are run.
+import base64
 import json
 import socket
 import sys
@@ -65,7 +67,7 @@ def read_body(sock, headers, rest, needle=None):
         data += chunk
 
 
-SHOWN_HEADERS = ("content-type", "transfer-encoding", "x-accel-buffering")
+SHOWN_HEADERS = ("content-type", "transfer-encoding", "x-accel-buffering", "www-authenticate")
 
 
 def describe(name, response, body, needle=None):
@@ -104,8 +106,43 @@ def post(path, body, version="HTTP/1.1", extra=b""):
     )
 
 
-def get(path, version="HTTP/1.1"):
-    return b"GET %s %s\r\nHost: localhost\r\nAccept: */*\r\n\r\n" % (path.encode(), version.encode())
+def get(path, version="HTTP/1.1", extra=b""):
+    return b"GET %s %s\r\nHost: localhost\r\nAccept: */*\r\n%s\r\n" % (
+        path.encode(),
+        version.encode(),
+        extra,
+    )
+
+
+def basic(credentials):
+    return b"Authorization: Basic %s\r\n" % base64.b64encode(credentials)
+
+
+if sys.argv[2:] == ["auth"]:
+    exchange("no credentials", post("/RPC2", GET_VERSION))
+    exchange("right credentials", post("/RPC2", GET_VERSION, extra=basic(b"user:secret")))
+    exchange("wrong password", post("/RPC2", GET_VERSION, extra=basic(b"user:wrong")))
+    exchange("wrong user", post("/RPC2", GET_VERSION, extra=basic(b"resu:secret")))
+    exchange(
+        "the stored digest as password",
+        post(
+            "/RPC2",
+            GET_VERSION,
+            extra=basic(b"user:{SHA}e5e9fa1ba31ecd1ae84f75caaa474f3a663f05f4"),
+        ),
+    )
+    exchange(
+        "not Basic",
+        post("/RPC2", GET_VERSION, extra=b"Authorization: Digest username=\"user\"\r\n"),
+    )
+    exchange("logtail without credentials", get("/logtail/alpha"))
+    exchange(
+        "logtail with credentials",
+        get("/logtail/alpha", extra=basic(b"user:secret")),
+        b"alpha-out",
+    )
+    exchange("mainlogtail without credentials", get("/mainlogtail"))
+    sys.exit(0)
 
 
 exchange("POST /RPC2 getVersion", post("/RPC2", GET_VERSION))

@@ -368,6 +368,72 @@ impl Session {
         }
     }
 
+    /// `supervisorctl fg NAME`: `input` is written to its stdin, its output read until it
+    /// holds `until`; then its stdin is closed and it must say "Exiting foreground". Records
+    /// what it printed; then the client is killed by its pid.
+    fn fg(&mut self, name: &str, input: &str, until: &str) {
+        if !self.up {
+            return;
+        }
+        self.lines
+            .push(format!("$ supervisorctl fg {name} (typed {input:?})"));
+        let mut child = self
+            .supervisorctl(&["fg", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run supervisorctl fg");
+        let pid = child.id() as i32;
+        let (sender, chunks) = mpsc::channel();
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 || sender.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        let _ = stdin.write_all(input.as_bytes());
+        let mut seen = String::new();
+        let deadline = Instant::now() + WAIT;
+        while !seen.contains(until) {
+            match chunks.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => break,
+            }
+        }
+        let found = seen.contains(until);
+        // At the end of its input fg says so; whether the client then exits soon depends on
+        // when its tail thread notices (supervisorctl's own timing), so it is killed then.
+        drop(stdin);
+        let bye = "Exiting foreground\n";
+        let deadline = Instant::now() + WAIT;
+        while !seen.contains(bye) {
+            match chunks.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => break,
+            }
+        }
+        kill(pid, libc::SIGKILL);
+        let _ = child.wait();
+        let _ = reader.join();
+        let mut stderr = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = err.read_to_string(&mut stderr);
+        }
+        let text = self.mask(&seen);
+        self.lines.extend(text.lines().map(|l| format!("  {l}")));
+        let stderr = self.mask(&stderr);
+        self.lines
+            .extend(stderr.lines().map(|l| format!("  stderr: {l}")));
+        if !found || !seen.contains(bye) {
+            self.fail(&format!("fg never showed {until:?} then {bye:?}"));
+        }
+    }
+
     /// `supervisorctl maintail -f`, read until it has shown its banner and then some of the
     /// main log (whose content differs between the daemons, so only that is recorded); then
     /// the client is killed by its pid.
@@ -935,8 +1001,16 @@ fn scenario(name: &'static str, programs: &str) -> Scenario {
 
 #[test]
 fn status_of_all_a_name_a_group_and_unknown_names() {
-    compare(scenario("status", &base()), |s| {
+    let programs = base()
+        + "\n"
+        + &program(
+            "pool",
+            "sleep 300",
+            "numprocs = 2\nprocess_name = %(program_name)s_%(process_num)02d",
+        );
+    compare(scenario("status", &programs), |s| {
         s.wait_states(BASE_UP);
+        s.wait_states(&[("pool:pool_00", "RUNNING"), ("pool:pool_01", "RUNNING")]);
         s.ctl(&["status"]);
         s.ctl(&["status", "all"]);
         s.ctl(&["status", "alpha"]);
@@ -948,6 +1022,11 @@ fn status_of_all_a_name_a_group_and_unknown_names() {
         s.ctl(&["status", "nosuch:*"]);
         s.ctl(&["status", "alpha", "nosuch"]);
         s.ctl(&["status", "alpha", "grp:*"]);
+        s.ctl(&["status", "pool:*"]);
+        s.ctl(&["status", "pool:pool_01"]);
+        s.ctl(&["status", "pool"]);
+        s.ctl(&["stop", "pool:pool_00"]);
+        s.ctl(&["status", "pool:*"]);
     });
 }
 
@@ -1064,6 +1143,10 @@ fn tail_default_bytes_stderr_errors_and_follow() {
         "{}\n{}\n[program:nolog]\ncommand = sleep 300\nstartsecs = 0\nstdout_logfile = NONE\n",
         base(),
         program("trapper", &stops_after("0", TRAPPER), GROUP_STOP),
+    ) + &program(
+        "echo",
+        "sh -c 'echo ready; while read line; do echo \"in:$line\"; done'",
+        "",
     );
     compare(scenario("tail", &programs), |s| {
         s.wait_states(&[
@@ -1099,6 +1182,13 @@ fn tail_default_bytes_stderr_errors_and_follow() {
         s.tail_f(&["nosuch"], &[]);
         s.tail_f(&["nolog"], &[]);
         s.tail_f(&["alpha", "bogus"], &[]);
+        s.wait_log("echo", "stdout", "ready");
+        s.fg("echo", "hello\n", "in:hello");
+        s.ctl(&["tail", "echo"]);
+        s.ctl(&["fg"]);
+        s.ctl(&["fg", "echo", "alpha"]);
+        s.ctl(&["fg", "nosuch"]);
+        s.ctl(&["fg", "beta"]);
     });
 }
 

@@ -11,8 +11,8 @@ Peers: supervice-rs (ours, --bin-dir), supervisord 4.3.0 and supervice-py 0.4.2
 (from --venv), s6 and runit (from PATH), and `reference` floors (a shell loop
 that spawns the sleeps; `producer | cat > file` for logs).
 
-Scenarios (--only, repeatable): startup idle respawn log control scale, and for
-ours: ctl-load churn reload health status-size.  See contrib/bench/README.md.
+Scenarios (--only, repeatable): startup idle respawn log control scale xmlrpc, and
+for ours: ctl-load churn reload health status-size tailf.  See contrib/bench/README.md.
 
 Every process the harness launches carries SUPERVICE_BENCH_TOKEN=<run>-<n> in its
 environment.  Supervisors are stopped with their own stop signal, then SIGKILL
@@ -48,7 +48,7 @@ TOKEN_VAR = "SUPERVICE_BENCH_TOKEN"
 OURS = "supervice-rs"
 PEER_ORDER = ["supervice-rs", "reference", "supervisord", "supervice-py", "s6", "runit"]
 SCENARIOS = ["startup", "idle", "respawn", "log", "control", "scale",
-             "ctl-load", "churn", "reload", "health", "status-size"]
+             "ctl-load", "churn", "reload", "health", "status-size", "xmlrpc", "tailf"]
 SLEEP_BASE = 900000          # program i runs `sleep SLEEP_BASE+i`: argv names the program
 MiB = 1 << 20
 GiB = 1 << 30
@@ -93,6 +93,8 @@ def producer_main(argv):
     Blocks SIGUSR1, touches READY, waits for SIGUSR1, writes, then lingers
     (sleeps until killed, so the supervisor never restarts it) or exits."""
     mode = argv[0]
+    if mode == "paced":
+        return paced_main(argv[1:])
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
     if mode == "bulk":
         nbytes, ready, after = int(argv[1]), argv[2], argv[3]
@@ -118,6 +120,37 @@ def producer_main(argv):
         while True:
             time.sleep(3600)
     return 0
+
+
+def paced_main(argv):
+    """--producer paced MB_PER_S SECONDS COUNTER: lines of LINE bytes at MB_PER_S for
+    SECONDS (1 MiB writes on a 10 ms schedule), then lingers; the bytes written so far
+    are kept in COUNTER (rewritten every 100 ms) for the harness to compare with."""
+    rate, seconds, counter = float(argv[0]) * MiB, float(argv[1]), argv[2]
+    line = (b"x" * (LINE - 1)) + b"\n"
+    block = line * (MiB // LINE)
+    written = 0
+    t0 = time.monotonic()
+    last = 0.0
+    while True:
+        now = time.monotonic() - t0
+        if now >= seconds:
+            break
+        if written < rate * now:
+            write_all(1, block)
+            written += len(block)
+        else:
+            time.sleep(0.002)
+        if now - last >= 0.1:
+            last = now
+            with open(counter + ".tmp", "w") as f:
+                f.write("%d %.3f" % (written, time.monotonic()))
+            os.rename(counter + ".tmp", counter)
+    with open(counter + ".tmp", "w") as f:
+        f.write("%d %.3f" % (written, time.monotonic()))
+    os.rename(counter + ".tmp", counter)
+    while True:
+        time.sleep(3600)
 
 
 # ============================================================================
@@ -1870,10 +1903,208 @@ def sc_status_size(h):
             h.row("status-size", lbl + "daemon RSS (MiB)", peer.name, res["daemon_rss_kib"] / 1024, "MiB", "lower")
             h.row("status-size", lbl + "launch -> status lists all (s)", peer.name, res["answers_all_s"], "s", "lower")
 
+GET_ALL = (b"<?xml version='1.0'?>\n<methodCall>\n<methodName>supervisor.getAllProcessInfo"
+           b"</methodName>\n<params>\n</params>\n</methodCall>\n")
+
+
+class RawRpc:
+    """A minimal HTTP/1.1 XML-RPC client on a unix socket, one persistent connection:
+    what the daemon costs per call without any client's start-up."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(30)
+        self.s.connect(path)
+
+    def call(self, body):
+        head = ("POST /RPC2 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/xml\r\n"
+                "Content-Length: %d\r\n\r\n" % len(body)).encode()
+        self.s.sendall(head + body)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            chunk = self.s.recv(65536)
+            if not chunk:
+                raise OSError("connection closed")
+            buf += chunk
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        length = None
+        for line in head.split(b"\r\n")[1:]:
+            k, _, v = line.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v)
+        if length is None:
+            raise OSError("no Content-Length")
+        while len(rest) < length:
+            chunk = self.s.recv(1 << 20)
+            if not chunk:
+                raise OSError("connection closed")
+            rest += chunk
+        return head.split(b" ")[1], rest
+
+    def close(self):
+        self.s.close()
+
+
+def rpc_socket(peer, inst):
+    if peer.name == "supervisord":
+        return os.path.join(inst.dir, "supervisord.sock")
+    return inst.sock
+
+
+def sc_xmlrpc(h):
+    """supervisord's interface: getAllProcessInfo of 1000 processes over the unix socket
+    (raw client, daemon-side latency), and the real supervisorctl's `status` of 100
+    running programs against each server (the same Python client: the difference is
+    the server)."""
+    a = h.args
+    n = 1000
+    for peer in h.peers_for({OURS, "supervisord"}):
+        def body(inst):
+            inst.start()
+            path = rpc_socket(peer, inst)
+            deadline = clock() + 120
+            rpc = None
+            while clock() < deadline:
+                try:
+                    rpc = RawRpc(path)
+                    status, reply = rpc.call(GET_ALL)
+                    if status == b"200" and reply.count(b"<name>name</name>") >= n:
+                        break
+                    rpc.close()
+                    rpc = None
+                except OSError:
+                    rpc = None
+                time.sleep(0.2)
+            if rpc is None:
+                note("%s: getAllProcessInfo never listed %d processes" % (peer.name, n))
+                return None
+            inst.settle()
+            g = h.gate("xmlrpc %s" % peer.name)
+            lat = []
+            for _ in range(a.ctl_calls):
+                t = clock()
+                status, reply = rpc.call(GET_ALL)
+                lat.append(round((clock() - t) * 1000, 3))
+                if status != b"200":
+                    raise OSError("HTTP %s" % status)
+            rpc.close()
+            return {"latency_ms": lat, "reply_bytes": len(reply), "gate": g}
+        progs = [Prog(p.name, p.argv, autostart=False) for p in sleep_progs(n)]
+        res = run_instance(h, peer, progs, "xmlrpc", body)
+        if res is None:
+            continue
+        h.keep("xmlrpc", peer.name, res)
+        lat = res["latency_ms"]
+        note("xmlrpc %-13s getAllProcessInfo x%d (%d processes, %d B): median %.2f ms, p90 %.2f ms" % (
+            peer.name, len(lat), n, res["reply_bytes"], med(lat), pct(lat, 90)))
+        h.row("xmlrpc", "getAllProcessInfo, 1000 processes: median (ms)", peer.name, med(lat), "ms", "lower")
+
+    sctl = os.path.join(a.venv, "bin", "supervisorctl")
+    for peer in h.peers_for({OURS, "supervisord"}):
+        def body(inst):
+            inst.start()
+            if inst.wait_all(120) is None or not inst.wait_up(100, 60):
+                return None
+            inst.settle()
+            argv = [sctl, "-s", "unix://" + rpc_socket(peer, inst), "status"]
+            env = h.ctl_env(inst)
+            g = h.gate("xmlrpc-ctl %s" % peer.name)
+            lat, fails = [], 0
+            for _ in range(a.ctl_calls):
+                ms, rc, _ = timed_call(argv, env)
+                lat.append(round(ms, 3))
+                fails += rc != 0
+            return {"latency_ms": lat, "failures": fails, "gate": g}
+        res = run_instance(h, peer, sleep_progs(100), "xmlrpcctl", body)
+        if res is None:
+            continue
+        h.keep("xmlrpc-ctl", peer.name, res)
+        lat = res["latency_ms"]
+        note("xmlrpc %-13s supervisorctl status x%d (100 programs): median %.1f ms, %d failed" % (
+            peer.name, len(lat), med(lat), res["failures"]))
+        h.row("xmlrpc", "supervisorctl status, 100 programs: median (ms)", peer.name, med(lat), "ms", "lower")
+
+
+def sc_tailf(h):
+    """`supervisorctl tail -f`'s stream (GET /logtail/NAME over the unix socket, chunked)
+    of a child writing 100 MB/s of lines for 5 s: the share of the bytes the follower has
+    within 1 s of their writing, and the daemon's CPU meanwhile (ours only)."""
+    for peer in h.peers_for({OURS}):
+        def body(inst):
+            counter = os.path.join(inst.dir, "written")
+            prog = Prog("tailed", producer_argv("paced", 100, 5, counter),
+                        log=os.path.join(inst.dir, "tailed.log"), startsecs=0)
+            inst.progs[:] = [prog]
+            inst.want = {prog.key: prog}
+            inst.start()
+            path = inst.sock
+            deadline = clock() + 60
+            while not os.path.exists(counter) and clock() < deadline:
+                time.sleep(0.01)
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(10)
+            s.connect(path)
+            s.sendall(b"GET /logtail/tailed HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            got = 0
+            lags = []
+            cpu0 = cpu_ms(inst.proc.pid)
+            t0 = clock()
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(65536)
+            got += len(head.partition(b"\r\n\r\n")[2])
+            with open(counter) as f:
+                w0 = int(f.read().split()[0])
+            samples = []
+            s.settimeout(0.2)
+            cpu1 = None
+            changed = clock()
+            while clock() - t0 < 8:
+                try:
+                    data = s.recv(1 << 20)
+                except socket.timeout:
+                    data = b""
+                got += len(data)
+                try:
+                    with open(counter) as f:
+                        w, _ = f.read().split()
+                    now = clock()
+                    if not samples or samples[-1][1] != int(w):
+                        changed = now
+                    samples.append((now, int(w), got))
+                    if cpu1 is None and int(w) > w0 and now - changed > 0.3:
+                        # the writer stopped: the daemon's CPU over the writing
+                        cpu1, t1 = cpu_ms(inst.proc.pid), changed
+                except (OSError, ValueError):
+                    pass
+            if cpu1 is None:
+                cpu1, t1 = cpu_ms(inst.proc.pid), clock()
+            wall = t1 - t0
+            s.close()
+            with open(counter) as f:
+                total = int(f.read().split()[0])
+            # What the follower had 1 s after the writer's last byte, of what was written
+            # after it connected (chunk framing counts in `got`: a few bytes per MiB).
+            t_end = next((t for t, w, _ in samples if w >= total), None)
+            within = max((g for t, _, g in samples if t_end is not None and t <= t_end + 1.0), default=0)
+            return {"written": total - w0, "received": got, "within_1s": within, "cpu_ms": cpu1 - cpu0,
+                    "wall_s": round(wall, 2), "samples": len(samples)}
+        res = run_instance(h, peer, [], "tailf", body)
+        if res is None:
+            continue
+        h.keep("tailf", peer.name, res)
+        share = 100.0 * min(res["within_1s"], res["written"]) / max(1, res["written"])
+        cores = res["cpu_ms"] / 1000.0 / max(0.001, res["wall_s"])
+        note("tailf %-13s %d MB written, %d MB streamed (%.1f%% within 1 s), daemon CPU %.2f core over %.1f s" % (
+            peer.name, res["written"] // MiB, res["received"] // MiB, share, cores, res["wall_s"]))
+        h.row("tailf", "tail -f of 100 MB/s: bytes streamed within 1 s (%)", peer.name, share, "%", "higher")
+        h.row("tailf", "tail -f of 100 MB/s: daemon CPU (cores)", peer.name, cores, "cores", "lower")
+
 
 SCENARIO_FUNCS = {"startup": sc_startup, "idle": sc_idle, "respawn": sc_respawn, "log": sc_log,
                   "control": sc_control, "scale": sc_scale, "ctl-load": sc_ctl_load, "churn": sc_churn,
-                  "reload": sc_reload, "health": sc_health, "status-size": sc_status_size}
+                  "reload": sc_reload, "health": sc_health, "status-size": sc_status_size,
+                  "xmlrpc": sc_xmlrpc, "tailf": sc_tailf}
 
 
 # ============================================================================

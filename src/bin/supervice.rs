@@ -331,11 +331,16 @@ fn check_supervisord(path: &std::path::Path, json: bool) -> ExitCode {
     match supervisord::load(path, &supervisord::Context::current()) {
         Ok(model) => {
             // What only the daemon's view checks: Supervice's own keys, user lookups.
-            if let Err(e) = supervisord::runtime::into_config(model.clone(), "check") {
-                eprintln!("{shown}: error: {e}");
-                return ExitCode::FAILURE;
-            }
-            for warning in &model.warnings {
+            let config = match supervisord::runtime::into_config(model.clone(), "check") {
+                Ok(config) => config,
+                Err(e) => {
+                    eprintln!("{shown}: error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            // The one thing that loads but stops the daemon: an open, unguarded TCP server.
+            let refusal = config.global.http.inet.and_then(|i| i.refusal);
+            for warning in model.warnings.iter().chain(&refusal) {
                 eprintln!("{shown}: warning: {warning}");
             }
             if json {
@@ -346,7 +351,7 @@ fn check_supervisord(path: &std::path::Path, json: bool) -> ExitCode {
                     "{shown}: OK (supervisord dialect: {} group(s), {processes} process(es), \
                      {} warning(s))",
                     model.groups.len(),
-                    model.warnings.len()
+                    model.warnings.len() + usize::from(refusal.is_some())
                 );
             }
             ExitCode::SUCCESS

@@ -141,6 +141,9 @@ pub struct InetServer {
     pub host: String,
     pub port: u16,
     pub auth: Option<HttpAuth>,
+    /// Why the daemon must not serve it (open to other hosts without a password and
+    /// without `allow_unauthenticated`), if so.
+    pub refusal: Option<String>,
 }
 
 /// What `[supervisord]` says about the daemon process (supervisord's dialect only).

@@ -83,9 +83,9 @@ impl Core {
             ..self.config.global.clone()
         };
         self.config = new;
-        summary.added.sort();
-        summary.removed.sort();
-        summary.changed.sort();
+        summary.added.sort_unstable();
+        summary.removed.sort_unstable();
+        summary.changed.sort_unstable();
         info!(
             "Reload complete: added={:?} removed={:?} changed={:?}",
             summary.added, summary.removed, summary.changed

@@ -536,7 +536,7 @@ impl<'a> Builder<'a> {
             }
             process.environment = environment;
         }
-        supervisord.environment.sort();
+        supervisord.environment.sort_unstable();
         Some(Model {
             path,
             supervisord,
@@ -702,8 +702,9 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        // supervisord sorts groups by (priority, name); the sort is stable.
-        groups.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        // supervisord sorts groups by (priority, name); names are unique, so an unstable
+        // sort gives the same order.
+        groups.sort_unstable_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
         ok.then_some(groups)
     }
 
@@ -801,7 +802,7 @@ impl<'a> Builder<'a> {
             .into_iter()
             .map(|e| e.to_uppercase())
             .collect();
-        events.sort();
+        events.sort_unstable();
         events.dedup();
         if events.is_empty() {
             let m = format!("[{section}] section requires an \"events\" line");
@@ -1040,7 +1041,7 @@ impl<'a> Builder<'a> {
                 extensions: extensions.clone(),
             });
         }
-        processes.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        processes.sort_unstable_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
         Ok(processes)
     }
 

@@ -232,7 +232,7 @@ pub fn read(
                 .push(format!("No file matches via include \"{pattern}\""));
             continue;
         }
-        matches.sort();
+        matches.sort_unstable();
         for file in matches {
             parsed.infos.push(format!(
                 "Included extra file \"{}\" during parsing",

@@ -137,7 +137,7 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
         }),
         http: HttpServers::default(),
     };
-    let http = http_servers(&model)?;
+    let http = http_servers(&model, &mut warnings);
     let global = Global { http, ..global };
     Ok(Config {
         path: model.path.clone(),
@@ -167,9 +167,10 @@ fn is_loopback(host: &str) -> bool {
 }
 
 /// The HTTP servers. An `[inet_http_server]` that other hosts can reach must have a
-/// password, or say `allow_unauthenticated = true` (supervisord only warns; here anyone
-/// on the network could run commands as the daemon's user, so it is refused).
-fn http_servers(model: &Model) -> Result<HttpServers, ConfigError> {
+/// password, or say `allow_unauthenticated = true`: supervisord only warns, but anyone on
+/// the network could run commands as the daemon's user, so the daemon refuses to start
+/// (the file still loads, for `--check`, with a warning that says so).
+fn http_servers(model: &Model, warnings: &mut Vec<String>) -> HttpServers {
     let mut http = HttpServers::default();
     if let Some(unix) = &model.unix_http_server {
         http.unix_auth = auth(&unix.username, &unix.password);
@@ -178,28 +179,31 @@ fn http_servers(model: &Model) -> Result<HttpServers, ConfigError> {
     }
     if let Some(inet) = &model.inet_http_server {
         let auth = auth(&inet.username, &inet.password);
-        if auth.is_none() && !inet.allow_unauthenticated && !is_loopback(&inet.host) {
+        let open = auth.is_none() && !inet.allow_unauthenticated && !is_loopback(&inet.host);
+        let refusal = open.then(|| {
             let host = if inet.host.is_empty() {
                 "*"
             } else {
                 &inet.host
             };
-            return Err(ConfigError(format!(
+            format!(
                 "[inet_http_server] port = {host}:{}: reachable from other hosts without a \
-                 username and password, so anyone who can connect could run commands as this \
-                 daemon's user. Set username and password, listen on 127.0.0.1, or set \
-                 allow_unauthenticated = true (file {})",
+                 username and password, so anyone who can connect could run commands as \
+                 this daemon's user; the daemon will not start. Set username and password, \
+                 listen on 127.0.0.1, or set allow_unauthenticated = true (file {})",
                 inet.port,
                 model.path.display()
-            )));
-        }
+            )
+        });
+        warnings.extend(refusal.clone());
         http.inet = Some(InetServer {
             host: inet.host.clone(),
             port: inet.port,
             auth,
+            refusal,
         });
     }
-    Ok(http)
+    http
 }
 
 /// The `SUPERVISOR_SERVER_URL` children get when they set no `serverurl`: the first unix

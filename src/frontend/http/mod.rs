@@ -138,6 +138,9 @@ impl Http {
     pub fn new(id: FrontId, core: &mut Core, servers: &HttpServers) -> Result<Http, String> {
         let mut tcp = None;
         if let Some(inet) = &servers.inet {
+            if let Some(refusal) = &inet.refusal {
+                return Err(refusal.clone());
+            }
             let host = if inet.host.is_empty() {
                 "0.0.0.0"
             } else {

@@ -956,11 +956,11 @@ fn base() -> String {
         ),
         program(
             "beta",
-            &stops_after("0.4", "sleep 300 & wait"),
+            &stops_after("0.5", "sleep 300 & wait"),
             &format!("autostart = false\n{GROUP_STOP}"),
         ),
-        program("g1", &stops_after("0.8", "sleep 300 & wait"), GROUP_STOP),
-        program("g2", &stops_after("1.2", "sleep 300 & wait"), GROUP_STOP),
+        program("g1", &stops_after("1", "sleep 300 & wait"), GROUP_STOP),
+        program("g2", &stops_after("1.5", "sleep 300 & wait"), GROUP_STOP),
         "[group:grp]\nprograms = g1,g2\n".to_string(),
     ]
     .join("\n")
@@ -1407,7 +1407,7 @@ fn credentials_on_the_unix_socket_and_an_open_inet_server() {
 #[test]
 fn raw_xmlrpc_every_method_and_each_fault() {
     // Stop order (group and all stops report each process as it stops): alpha, echo, g1,
-    // g2, ticker, trapper; trapper's 2 s keep the daemon in its shutdown for a while.
+    // g2, ticker, trapper; trapper's 2.4 s keep the daemon in its shutdown for a while.
     let sleeper = "sleep 300 & wait";
     let programs = [
         program(
@@ -1421,7 +1421,7 @@ fn raw_xmlrpc_every_method_and_each_fault() {
             &stops_after("0.4", "while read line; do echo \"in:$line\"; done"),
             GROUP_STOP,
         ),
-        program("trapper", &stops_after("2", TRAPPER), GROUP_STOP),
+        program("trapper", &stops_after("2.4", TRAPPER), GROUP_STOP),
         program("slow", "sleep 300", "autostart = false\nstartsecs = 2"),
         program("nofile", "/nonexistent/program", "autostart = false"),
         program("notexec", "{dir}/notexec.sh", "autostart = false"),
@@ -1441,14 +1441,14 @@ fn raw_xmlrpc_every_method_and_each_fault() {
             "autostart = false\nstdout_logfile = NONE",
         ),
         program("g1", &stops_after("0.8", sleeper), GROUP_STOP),
-        program("g2", &stops_after("1.2", sleeper), GROUP_STOP),
+        program("g2", &stops_after("1.6", sleeper), GROUP_STOP),
         "[group:grp]\nprograms = g1,g2\n".to_string(),
         // Output every 50 ms keeps supervisord's loop turning: it runs a deferred reply
         // (clearAllProcessLogs clears one process per pass) only on a pass, and an idle
         // pass lasts a second.
         program(
             "ticker",
-            &stops_after("1.6", "while :; do echo tick; sleep 0.05; done"),
+            &stops_after("2", "while :; do echo tick; sleep 0.05; done"),
             GROUP_STOP,
         ),
     ]

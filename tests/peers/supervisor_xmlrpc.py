@@ -476,7 +476,7 @@ def restart_and_shutdown():
     call("supervisor.getAllProcessInfo")
     call("supervisor.stopAllProcesses", False)
     call("supervisor.shutdown")
-    # trapper takes 2 s to stop, so the daemon is still shutting down here.
+    # trapper takes 2.4 s to stop, so the daemon is still shutting down here.
     call("supervisor.getState")
     call("supervisor.getAllProcessInfo")
     call("supervisor.stopAllProcesses", False)

@@ -215,9 +215,10 @@ impl Session {
     }
 
     /// Waits until each namespec is in its state (per getAllProcessInfo). A RUNNING
-    /// process counts only once it has exec'd its program: between fork and exec it is
-    /// still the daemon's code, and supervisord loses a SIGTERM sent then (the child then
-    /// lives until stopwaitsecs), so a stop right after a start would be a race.
+    /// process counts only once it is `settled`: between fork and exec it is still the
+    /// daemon's code, and supervisord loses a SIGTERM sent then (the child then lives until
+    /// stopwaitsecs); before its shell's `trap` has run a SIGTERM kills it at once. Either
+    /// way a stop right after a start would be a race.
     fn wait_states(&mut self, wanted: &[(&str, &str)]) {
         if !self.up {
             return;
@@ -230,8 +231,7 @@ impl Session {
                 last.iter().any(|(n, s, pid)| {
                     n.as_str() == *name
                         && s.as_str() == *state
-                        && (s != "RUNNING"
-                            || exe(*pid).is_some_and(|e| Some(&e) != daemon_exe.as_ref()))
+                        && (s != "RUNNING" || settled(*pid, daemon_exe.as_ref()))
                 })
             })
         });
@@ -805,6 +805,27 @@ fn exe(pid: i32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/exe")).ok()
 }
 
+/// Whether a RUNNING child is its program and ready for a stop: it has exec'd (its
+/// executable is not the daemon's) and, if its command sets shell traps (`stops_after`), it
+/// catches SIGTERM already; a SIGTERM before the `trap` runs would kill it at once.
+fn settled(pid: i32, daemon_exe: Option<&PathBuf>) -> bool {
+    let Some(exe) = exe(pid) else {
+        return false;
+    };
+    if Some(&exe) == daemon_exe {
+        return false;
+    }
+    if !common::cmdline(pid).contains("trap ") {
+        return true;
+    }
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (libc::SIGTERM - 1)) != 0)
+}
+
 /// (namespec, statename, pid) of every process, per getAllProcessInfo.
 fn process_states(session: &Session) -> Result<Vec<(String, String, i32)>, String> {
     let body = session.call("supervisor.getAllProcessInfo", &[])?;
@@ -1067,6 +1088,11 @@ fn start_stop_restart_names_groups_all_and_errors() {
         s.ctl(&["stop", "grp:*"]);
         s.ctl(&["start", "grp:*"]);
         s.ctl(&["start", "grp:*"]);
+        s.wait_states(&[
+            ("alpha", "RUNNING"),
+            ("grp:g1", "RUNNING"),
+            ("grp:g2", "RUNNING"),
+        ]);
         s.ctl(&["stop", "all"]);
         s.ctl(&["status"]);
         s.ctl(&["start", "all"]);
@@ -1074,6 +1100,8 @@ fn start_stop_restart_names_groups_all_and_errors() {
             ("quick", "FATAL"),
             ("alpha", "RUNNING"),
             ("beta", "RUNNING"),
+            ("grp:g1", "RUNNING"),
+            ("grp:g2", "RUNNING"),
         ]);
         s.ctl(&["status"]);
         s.ctl(&["restart", "alpha"]);
@@ -1082,6 +1110,12 @@ fn start_stop_restart_names_groups_all_and_errors() {
         s.ctl(&["restart", "beta"]);
         s.ctl(&["restart", "nosuch"]);
         s.ctl(&["restart"]);
+        s.wait_states(&[
+            ("alpha", "RUNNING"),
+            ("beta", "RUNNING"),
+            ("grp:g1", "RUNNING"),
+            ("grp:g2", "RUNNING"),
+        ]);
         s.ctl(&["restart", "all"]);
         s.wait_states(&[
             ("quick", "FATAL"),

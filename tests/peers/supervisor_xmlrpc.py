@@ -170,16 +170,34 @@ def exe(pid):
 DAEMON_EXE = exe(DAEMON_PID)
 
 
+def settled(pid):
+    """Whether a child has exec'd its program and, if its shell sets traps, catches
+    SIGTERM already (as tests/supervisorctl_compat.rs `settled`)."""
+    if exe(pid) in (DAEMON_EXE, None):
+        return False
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            if b"trap " not in f.read():
+                return True
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) & (1 << (15 - 1)))
+    except OSError:
+        pass
+    return False
+
+
 def states():
-    """namespec -> statename; a RUNNING process still between fork and exec (its
-    executable is the daemon's) counts as STARTING, since a signal sent to it then is
-    not the program's to handle (supervisord loses a SIGTERM sent in that window)."""
+    """namespec -> statename; a RUNNING process that is not `settled` counts as STARTING:
+    between fork and exec supervisord loses a SIGTERM, and before its shell's trap runs a
+    SIGTERM kills it at once, so a stop then would be a race."""
     infos = quiet("supervisor.getAllProcessInfo") or []
     found = {}
     for i in infos:
         name = i["name"] if i["name"] == i["group"] else "%s:%s" % (i["group"], i["name"])
         state = i["statename"]
-        if state == "RUNNING" and exe(i["pid"]) in (DAEMON_EXE, None):
+        if state == "RUNNING" and not settled(i["pid"]):
             state = "STARTING"
         found[name] = state
     return found

@@ -71,7 +71,7 @@ pub enum FormatError {
 }
 
 /// `template % names`.
-pub fn format(template: &str, names: &(impl Lookup + ?Sized)) -> Result<String, FormatError> {
+pub fn format(template: &str, names: &dyn Lookup) -> Result<String, FormatError> {
     let chars: Vec<char> = template.chars().collect();
     let mut out = String::with_capacity(template.len());
     let mut i = 0;
@@ -160,11 +160,7 @@ pub fn format(template: &str, names: &(impl Lookup + ?Sized)) -> Result<String, 
 
 /// supervisord's `expand()`: `template % names`, its errors worded as supervisord words
 /// them, `what` naming the value (`program:web.command`, or just `environment`).
-pub fn expand(
-    template: &str,
-    names: &(impl Lookup + ?Sized),
-    what: &str,
-) -> Result<String, String> {
+pub fn expand(template: &str, names: &dyn Lookup, what: &str) -> Result<String, String> {
     if !template.contains('%') {
         return Ok(template.to_string());
     }

@@ -3,7 +3,7 @@
 //! nothing. Removed instances leave the table at once and are stopped in the background,
 //! so the reply (and everyone else) never waits for their stop.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 
 use log::{info, warn};
 
@@ -40,7 +40,7 @@ impl Core {
         }
         self.passwd.config_loaded();
         let instances: Vec<Instance> = new.instances().collect();
-        let new_names: BTreeSet<&str> = instances.iter().map(|i| i.name.as_str()).collect();
+        let new_names: HashSet<&str> = instances.iter().map(|i| i.name.as_str()).collect();
         let mut summary = ReloadSummary::default();
 
         let removed = self.ids_where(|s| !new_names.contains(s.config.name.as_str()));

@@ -800,7 +800,7 @@ impl<'a> Builder<'a> {
         }
         let mut events: Vec<String> = types::list_of_strings(&r.get("events", "", names)?)
             .into_iter()
-            .map(|e| e.to_uppercase())
+            .map(|e| e.to_ascii_uppercase())
             .collect();
         events.sort_unstable();
         events.dedup();
@@ -1083,7 +1083,7 @@ impl<'a> Builder<'a> {
             Some(once) => {
                 let twice =
                     pyformat::expand(&once, names, &key).map_err(|m| r.fail(Some(&key), m))?;
-                match twice.to_lowercase().as_str() {
+                match twice.to_ascii_lowercase().as_str() {
                     "none" | "off" => LogTarget::None,
                     "auto" => LogTarget::Auto,
                     "syslog" => LogTarget::Path("syslog".into()),
@@ -1420,7 +1420,7 @@ fn inet_address(value: &str) -> Result<(String, u16), String> {
                     pyformat::repr(port)
                 ));
             }
-            (host.to_lowercase(), port_number(port)?)
+            (host.to_ascii_lowercase(), port_number(port)?)
         }
         None => (
             String::new(),
@@ -1442,5 +1442,5 @@ fn tcp_address(value: &str) -> Option<(String, u16)> {
         return None;
     }
     // supervisord keeps the host lower-cased (InetStreamSocketConfig).
-    Some((host.to_lowercase(), port.parse().ok()?))
+    Some((host.to_ascii_lowercase(), port.parse().ok()?))
 }

@@ -14,9 +14,12 @@ pub fn integer(text: &str) -> Result<i64, String> {
     })
 }
 
-/// `yes true on 1` / `no false off 0`, in any case.
+/// `yes true on 1` / `no false off 0`, in any case. (Keywords here are folded as
+/// ASCII, where supervisord uses Python's Unicode `lower()`: the same for every value
+/// it accepts, short of a Unicode letter whose case folds to ASCII, such as U+212A
+/// KELVIN SIGN.)
 pub fn boolean(text: &str) -> Result<bool, String> {
-    match text.to_lowercase().as_str() {
+    match text.to_ascii_lowercase().as_str() {
         "yes" | "true" | "on" | "1" => Ok(true),
         "no" | "false" | "off" | "0" => Ok(false),
         _ => Err(format!("not a valid boolean value: {}", repr(text))),
@@ -26,7 +29,7 @@ pub fn boolean(text: &str) -> Result<bool, String> {
 /// A byte count: an integer, optionally followed by `KB`, `MB` or `GB` (powers of 1024,
 /// any case). `50 MB` works (the integer part may have blanks); `1.5MB` and `50M` do not.
 pub fn byte_size(text: &str) -> Result<u64, String> {
-    let lower = text.to_lowercase();
+    let lower = text.to_ascii_lowercase();
     let (number, multiplier) = match lower.len().checked_sub(2).map(|at| lower.split_at(at)) {
         Some((number, "kb")) => (number, 1u64 << 10),
         Some((number, "mb")) => (number, 1 << 20),
@@ -130,7 +133,7 @@ pub fn signal_number(text: &str) -> Result<i32, String> {
     let number = match parse_int(text) {
         Ok(n) => n,
         Err(_) => {
-            let upper = text.trim().to_uppercase();
+            let upper = text.trim().to_ascii_uppercase();
             let name = upper.strip_prefix("SIG").unwrap_or(&upper);
             match SIGNALS.iter().find(|(n, _)| *n == name) {
                 Some((_, number)) => return Ok(*number),
@@ -181,7 +184,7 @@ pub fn exit_codes(text: &str) -> Result<Vec<u8>, String> {
 pub use crate::lifecycle::AutoRestart;
 
 pub fn auto_restart(text: &str) -> Result<AutoRestart, String> {
-    let lower = text.to_lowercase();
+    let lower = text.to_ascii_lowercase();
     match lower.as_str() {
         "yes" | "true" | "on" | "1" => Ok(AutoRestart::Always),
         "no" | "false" | "off" | "0" => Ok(AutoRestart::Never),
@@ -203,7 +206,7 @@ pub const LOG_LEVELS: &[(&str, u8)] = &[
 
 /// A log level by supervisord's name, any case; returns the lowercase name.
 pub fn logging_level(text: &str) -> Result<&'static str, String> {
-    let lower = text.to_lowercase();
+    let lower = text.to_ascii_lowercase();
     LOG_LEVELS
         .iter()
         .find(|(name, _)| *name == lower)

@@ -297,9 +297,9 @@ impl Http {
         let mut budget = READ_BUDGET;
         let limit = request::MAX_HEAD + request::MAX_BODY + 1;
         while budget > 0 && !conn.eof {
-            // A request being served, or a full buffer: the rest stays in the socket.
-            let reading = matches!(conn.phase, Phase::Reading);
-            if reading && conn.input.len() >= limit {
+            // A full buffer (a request being read, or bytes sent ahead while one is
+            // served): the rest stays in the socket until the next request is read.
+            if conn.input.len() >= limit {
                 return;
             }
             match conn.net.read(scratch) {

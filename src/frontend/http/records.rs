@@ -145,7 +145,12 @@ pub fn short_date(secs: u64) -> String {
 pub fn description(view: &View<'_>, record: &Record, name: &str, now: u64) -> String {
     match view.state {
         State::Running | State::Unhealthy => {
-            let uptime = timedelta(now.saturating_sub(record.start));
+            // A child adopted at startup (reconcile) was not seen spawning.
+            let secs = match record.start {
+                0 => view.uptime_secs.unwrap_or(0),
+                start => now.saturating_sub(start),
+            };
+            let uptime = timedelta(secs);
             let pid = view.pid.unwrap_or(0);
             match view.state {
                 State::Unhealthy => format!("pid {pid}, uptime {uptime}, unhealthy"),

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sys::resource::{getrlimit, setrlimit, Resource};
 use nix::unistd::{Gid, Uid, User};
 
 /// A spawn that did not happen. Permanent ones make the instance FATAL.
@@ -261,32 +262,27 @@ pub fn raise_fd_limit() {
 /// supervisord's `minfds`: the soft fd limit is raised to at least `min`, and the hard
 /// one too when it is lower (which needs root). Returns why it could not, if it could not.
 pub fn ensure_fd_limit(min: u64) -> Result<(), String> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit write to and read from the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return Err(std::io::Error::last_os_error().to_string());
-        }
-        if limit.rlim_cur >= min {
-            return Ok(());
-        }
-        let wanted = libc::rlimit {
-            rlim_cur: min,
-            rlim_max: limit.rlim_max.max(min),
-        };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) != 0 {
-            return Err(format!(
-                "cannot raise the fd limit to minfds = {min} (soft {}, hard {}): {}",
-                limit.rlim_cur,
-                limit.rlim_max,
-                std::io::Error::last_os_error()
-            ));
-        }
+    ensure_limit(Resource::RLIMIT_NOFILE, min, "the fd limit", "minfds")
+}
+
+/// supervisord's `minprocs`: the same for the process limit (RLIMIT_NPROC), which counts
+/// every process of the daemon's user, so a low one makes spawns fail with EAGAIN.
+pub fn ensure_process_limit(min: u64) -> Result<(), String> {
+    ensure_limit(Resource::RLIMIT_NPROC, min, "the process limit", "minprocs")
+}
+
+fn ensure_limit(resource: Resource, min: u64, what: &str, key: &str) -> Result<(), String> {
+    let (soft, hard) = getrlimit(resource).map_err(|e| e.to_string())?;
+    // RLIM_INFINITY is the largest value, so "unlimited" never needs raising.
+    if soft >= min {
+        return Ok(());
     }
-    Ok(())
+    setrlimit(resource, min, hard.max(min)).map_err(|e| {
+        format!(
+            "cannot raise {what} to {key} = {min} (soft {soft}, hard {hard}): {e}; raise the \
+             limit in the environment or lower {key}"
+        )
+    })
 }
 
 /// Forks and execs a child in its own session, as `spec` says.

@@ -505,3 +505,79 @@ fn earlier_auto_logs_are_removed_at_start_unless_nocleanup() {
         drop(daemon);
     }
 }
+
+/// The soft limit `Max <what>` of `pid`, from /proc/PID/limits.
+fn soft_limit(pid: i32, what: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(what))
+        .unwrap_or_else(|| panic!("no {what:?} in\n{text}"));
+    let soft = line[what.len()..].split_whitespace().next().expect("soft");
+    if soft == "unlimited" {
+        u64::MAX
+    } else {
+        soft.parse().expect("a number")
+    }
+}
+
+#[test]
+fn minfds_and_minprocs_raise_the_daemons_limits_or_refuse_to_start() {
+    if !common::require_root("minfds_and_minprocs_raise_the_daemons_limits") {
+        return;
+    }
+    let dir = TestDir::new("sd-minprocs");
+    let config = supervisord_conf(&dir, "[program:a]\ncommand = sleep 300\n");
+    let text = dir.read("supervisord.conf").replace(
+        "[supervisord]\n",
+        "[supervisord]\nminfds = 2048\nminprocs = 300\n",
+    );
+    std::fs::write(&config, text).expect("write config");
+    let config = config.display().to_string();
+    // prlimit lowers the soft limits and execs the daemon in the same process.
+    let prlimit = std::path::Path::new("/usr/bin/prlimit");
+    let mut daemon = Daemon::spawn_program(
+        &dir,
+        prlimit,
+        &[
+            "--nofile=64:",
+            "--nproc=100:",
+            common::SUPERVICE,
+            "-c",
+            &config,
+            "-n",
+        ],
+    );
+    expect_within(secs(10), "the daemon to listen", || {
+        daemon.log_text().contains("RPC Server listening on")
+    });
+    expect_state(&dir.socket(), "a", "RUNNING", secs(10));
+    assert!(soft_limit(daemon.pid, "Max open files") >= 2048);
+    assert!(soft_limit(daemon.pid, "Max processes") >= 300);
+    assert_eq!(daemon.stop(), Some(0));
+
+    // Below the hard limit, and without the privilege to raise it, it refuses to start
+    // and says why.
+    for file in ["supervice.log", "supervice.pid"] {
+        let _ = std::fs::remove_file(dir.join(file));
+    }
+    let _ = std::process::Command::new("chmod")
+        .args(["0777", &dir.path.display().to_string()])
+        .status();
+    let out = std::process::Command::new(prlimit)
+        .args([
+            "--nproc=100:100",
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+        ])
+        .args(["--clear-groups", common::SUPERVICE, "-c", &config, "-n"])
+        .output()
+        .expect("run prlimit");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot raise the process limit to minprocs = 300 (soft 100, hard 100)"),
+        "{stderr}"
+    );
+}

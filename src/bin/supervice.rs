@@ -58,7 +58,7 @@ warning, except -j):
   -k, --nocleanup           keep earlier AUTO logs at start
   -a, --minfds N            raise the fd limit to at least N
   -t, --strip_ansi          accepted (ANSI sequences are not stripped yet)
-      --minprocs N          accepted (the process limit is not changed)
+      --minprocs N          raise the process limit to at least N
       --profile_options OPT accepted and ignored (supervisord's Python profiler)
 
 Invoked as supervisord (a link named so), without -c it reads the first of
@@ -443,8 +443,9 @@ fn run(args: Args, path: &std::path::Path) -> Result<(), Failure> {
     spawn::cloexec_inherited_fds();
     spawn::raise_fd_limit();
     let daemon_keys = config.global.daemon.clone();
-    if let Some(minfds) = daemon_keys.as_ref().map(|d| d.minfds) {
-        spawn::ensure_fd_limit(minfds).map_err(Failure::Other)?;
+    if let Some(keys) = &daemon_keys {
+        spawn::ensure_fd_limit(keys.minfds).map_err(Failure::Other)?;
+        spawn::ensure_process_limit(keys.minprocs).map_err(Failure::Other)?;
     }
     let readiness = if nodaemon {
         Readiness::foreground()

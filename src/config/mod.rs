@@ -155,6 +155,8 @@ pub struct DaemonKeys {
     pub directory: Option<PathBuf>,
     /// The fd limit is raised to at least this.
     pub minfds: u64,
+    /// The process limit (RLIMIT_NPROC) is raised to at least this.
+    pub minprocs: u64,
     /// The user to become once the pidfile and the control socket are made.
     pub user: Option<(String, crate::spawn::Credentials)>,
     /// Where earlier runs' AUTO logs are removed at start: (childlogdir, identifier);

@@ -117,6 +117,7 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
             umask: s.umask,
             directory: s.directory.as_ref().map(PathBuf::from),
             minfds: u64::try_from(s.minfds.max(0)).unwrap_or(0),
+            minprocs: u64::try_from(s.minprocs.max(0)).unwrap_or(0),
             auto_log_cleanup: (!s.nocleanup)
                 .then(|| (PathBuf::from(&s.childlogdir), s.identifier.clone())),
             user: match &s.user {

@@ -232,7 +232,10 @@ pub fn read(
                 .push(format!("No file matches via include \"{pattern}\""));
             continue;
         }
-        matches.sort_unstable();
+        // glob(3) sorts with strcoll, which in the C locale the daemon runs in (Rust
+        // never calls setlocale) is byte order: Python's `sorted` of the names. Sorting
+        // the `PathBuf`s again would compare them component by component and put
+        // `conf/x.conf` before `conf.d/x.conf`, which supervisord reads the other way.
         for file in matches {
             parsed.infos.push(format!(
                 "Included extra file \"{}\" during parsing",
@@ -367,6 +370,33 @@ mod tests {
             format!("{}/main.log", dir.display())
         );
         assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+        std::fs::remove_dir_all(&dir).map_err(io)?;
+        Ok(())
+    }
+
+    #[test]
+    fn included_paths_are_read_in_byte_order_as_pythons_sorted() -> Result<(), Located> {
+        let dir = std::env::temp_dir().join(format!("sv-read-order-{}", std::process::id()));
+        for sub in ["conf", "conf.d"] {
+            std::fs::create_dir_all(dir.join(sub)).map_err(io)?;
+            let text = format!("[program:x]\ncommand = {sub}\n");
+            std::fs::write(dir.join(sub).join("x.conf"), text).map_err(io)?;
+        }
+        std::fs::write(
+            dir.join("main.conf"),
+            "[supervisord]\n[include]\nfiles = conf*/x.conf\n",
+        )
+        .map_err(io)?;
+        let parsed = read(&dir.join("main.conf"), |s| Ok(s.to_string()))?;
+        // "conf.d/x.conf" < "conf/x.conf" byte for byte ('.' is 0x2e, '/' 0x2f).
+        assert_eq!(
+            &parsed.files[1..],
+            &[dir.join("conf.d/x.conf"), dir.join("conf/x.conf")]
+        );
+        let x = parsed
+            .section("program:x")
+            .ok_or_else(|| missing("program:x"))?;
+        assert_eq!(value(&parsed, x, "command"), "conf", "the last read wins");
         std::fs::remove_dir_all(&dir).map_err(io)?;
         Ok(())
     }

@@ -1,5 +1,7 @@
 //! The daemon's own log: `YYYY-MM-DD HH:MM:SS LEVEL    message`, local time, to stdout
-//! or to a size-rotated file (the same `RotatingFile` the children's logs use).
+//! or to a size-rotated file (the same `RotatingFile` the children's logs use), or
+//! `LEVEL message` to syslog (supervisord's `logfile = syslog`), at the priority of the
+//! level, one message per line of the record.
 //!
 //! It is the `log` crate's backend. `log` has no CRITICAL level, so CRITICAL records are
 //! ERROR records with the target `critical` (see the `critical!` macro).
@@ -12,6 +14,7 @@ use std::sync::Mutex;
 use log::{LevelFilter, Log, Metadata, Record};
 
 use crate::config::LogLevel;
+use crate::output::syslog::{self, Sent, Syslog};
 use crate::output::RotatingFile;
 
 /// The `log` target that marks a CRITICAL record.
@@ -26,6 +29,7 @@ macro_rules! critical {
 enum Sink {
     Stdout,
     File(RotatingFile),
+    Syslog(Syslog),
 }
 
 struct State {
@@ -46,6 +50,7 @@ static LOGGER: DaemonLog = DaemonLog {
 /// Where the log goes.
 pub enum Destination<'a> {
     Stdout,
+    Syslog,
     File {
         path: &'a Path,
         maxbytes: u64,
@@ -58,6 +63,7 @@ pub enum Destination<'a> {
 pub fn configure(destination: Destination<'_>, level: LogLevel) -> io::Result<()> {
     let sink = match destination {
         Destination::Stdout => Sink::Stdout,
+        Destination::Syslog => Sink::Syslog(Syslog::new()),
         Destination::File {
             path,
             maxbytes,
@@ -119,6 +125,9 @@ impl Log for DaemonLog {
         if level < state.level {
             return;
         }
+        if let Sink::Syslog(to) = &mut state.sink {
+            return to_syslog(to, level, record);
+        }
         let mut line = format!("{} {:<8} {}\n", timestamp(), level.name(), record.args());
         if state.lost > 0 {
             line = format!(
@@ -134,6 +143,7 @@ impl Log for DaemonLog {
                 out.write_all(line.as_bytes()).and_then(|()| out.flush())
             }
             Sink::File(file) => file.write_record(line.as_bytes()).map(|_| ()),
+            Sink::Syslog(_) => Ok(()),
         };
         WRITTEN.fetch_add(1, Ordering::Relaxed);
         match written {
@@ -143,6 +153,31 @@ impl Log for DaemonLog {
     }
 
     fn flush(&self) {}
+}
+
+/// One message per line of the record, `LEVEL message`; what could not be sent is
+/// counted and said in the first message that can be.
+fn to_syslog(to: &mut Syslog, level: LogLevel, record: &Record<'_>) {
+    let priority = match level {
+        LogLevel::Critical => syslog::USER_CRIT,
+        LogLevel::Error => syslog::USER_ERR,
+        LogLevel::Warning => syslog::USER_WARNING,
+        LogLevel::Info => syslog::USER_INFO,
+        LogLevel::Debug => syslog::USER_DEBUG,
+    };
+    let text = record.args().to_string();
+    for line in text.split('\n') {
+        let head = format!("{} ", level.name());
+        match to.send(priority, &[head.as_bytes(), line.as_bytes()]) {
+            Sent::Ok => {}
+            Sent::Recovered { lost: n } => {
+                let note = format!("{n} log message(s) could not be sent before this one");
+                let _ = to.send(syslog::USER_WARNING, &[b"WARNING ", note.as_bytes()]);
+            }
+            Sent::Lost { .. } => {}
+        }
+    }
+    WRITTEN.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Records written to the log so far: who follows the log (`/mainlogtail`) looks again

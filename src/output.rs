@@ -26,6 +26,9 @@
 //! every byte into the page cache, and holds the pipe's lock while it writes the file, so
 //! the child cannot refill the pipe meanwhile.
 
+pub mod ansi;
+pub mod syslog;
+
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, RawFd};

@@ -1,6 +1,6 @@
 //! `supervice`: the daemon. Arguments, config, logging, detaching; then the supervisor.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use log::info;
@@ -57,7 +57,7 @@ warning, except -j):
   -q, --childlogdir DIR     directory of AUTO logs
   -k, --nocleanup           keep earlier AUTO logs at start
   -a, --minfds N            raise the fd limit to at least N
-  -t, --strip_ansi          accepted (ANSI sequences are not stripped yet)
+  -t, --strip_ansi          strip ANSI escape sequences from children's output
       --minprocs N          raise the process limit to at least N
       --profile_options OPT accepted and ignored (supervisord's Python profiler)
 
@@ -409,7 +409,13 @@ fn run(args: Args, path: &std::path::Path) -> Result<(), Failure> {
         })?),
     };
     let bootstrap_level = level_override.unwrap_or(LogLevel::Info);
-    open_log(args.logfile.as_deref(), None, bootstrap_level)?;
+    // `-l syslog` names syslog in supervisord's dialect: until the file says which
+    // dialect, the log goes to stdout rather than to a file called `syslog`.
+    let bootstrap_log = args
+        .logfile
+        .as_deref()
+        .filter(|p| *p != Path::new("syslog"));
+    open_log(bootstrap_log, None, bootstrap_level)?;
     info!("Loading config from {}", path.display());
     let config = config::load(path).map_err(|e| {
         critical!("Failed to load config: {e}");
@@ -438,7 +444,12 @@ fn run(args: Args, path: &std::path::Path) -> Result<(), Failure> {
         other => other,
     };
     let level = level_override.unwrap_or(config.global.loglevel);
-    open_log(logfile.as_deref(), Some(&config.global), level)?;
+    if config.global.log_syslog {
+        logger::configure(Destination::Syslog, level)
+            .map_err(|e| format!("supervice: cannot log to syslog: {e}"))?;
+    } else {
+        open_log(logfile.as_deref(), Some(&config.global), level)?;
+    }
 
     spawn::cloexec_inherited_fds();
     spawn::raise_fd_limit();

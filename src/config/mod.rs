@@ -96,6 +96,8 @@ pub const LOG_LEVELS_HELP: &str = "CRITICAL, DEBUG, ERROR, INFO, WARN, WARNING";
 pub struct Global {
     /// Empty: stdout in the foreground, `supervice.log` when daemonised.
     pub logfile: Option<PathBuf>,
+    /// supervisord's `logfile = syslog`: the log goes to syslog instead.
+    pub log_syslog: bool,
     pub loglevel: LogLevel,
     /// `None` when disabled with `pidfile = none` or an empty value.
     pub pidfile: Option<PathBuf>,
@@ -168,6 +170,7 @@ impl Default for Global {
     fn default() -> Self {
         Global {
             logfile: None,
+            log_syslog: false,
             loglevel: LogLevel::Info,
             pidfile: Some(PathBuf::from("supervice.pid")),
             socket: default_socket_path(),
@@ -510,6 +513,7 @@ fn parse_global(ctx: &Ctx<'_>) -> Result<Global, ConfigError> {
             .string("logfile")
             .filter(|s| !s.is_empty())
             .map(PathBuf::from),
+        log_syslog: false,
         loglevel,
         pidfile,
         socket,

@@ -133,6 +133,11 @@ pub struct SupervisordKeys {
     pub redirect_stderr: bool,
     pub umask: Option<u32>,
     pub priority: i64,
+    /// `[supervisord] strip_ansi`: escape sequences are taken out of the output.
+    pub strip_ansi: bool,
+    /// Each line of the stream also goes to syslog.
+    pub stdout_syslog: bool,
+    pub stderr_syslog: bool,
     /// `[fcgi-program:x]`: the group's listening socket, the child's fd 0.
     pub fcgi: Option<crate::config::supervisord::model::Socket>,
 }

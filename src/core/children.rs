@@ -8,7 +8,7 @@ use log::{error, info, warn};
 use nix::errno::Errno;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 
-use super::pumps::Owner;
+use super::pumps::{Filters, Owner};
 use super::{Core, Notification, Stream};
 use crate::config::LogFile;
 use crate::lifecycle::{Event, Exit};
@@ -53,17 +53,19 @@ impl Core {
         let io_err = |e: io::Error, what: &str| {
             SpawnError::from_errno(Errno::from_raw(e.raw_os_error().unwrap_or(0)), what)
         };
-        let (stdout_read, stdout_write) = child_end(&stdout).map_err(|e| io_err(e, "pipe"))?;
-        let redirect = config
-            .supervisord
-            .as_ref()
-            .is_some_and(|k| k.redirect_stderr);
+        let keys = config.supervisord.as_ref();
+        // `*_syslog`: a pipe even without a log file.
+        let (stdout_syslog, stderr_syslog) =
+            keys.map_or((false, false), |k| (k.stdout_syslog, k.stderr_syslog));
+        let (stdout_read, stdout_write) =
+            child_end(stdout.is_some() || stdout_syslog).map_err(|e| io_err(e, "pipe"))?;
+        let redirect = keys.is_some_and(|k| k.redirect_stderr);
         let (stderr_read, stderr_write) = if redirect {
             // redirect_stderr: fd 2 is the same pipe (or /dev/null) as fd 1.
             let dup = stdout_write.try_clone().map_err(|e| io_err(e, "dup"))?;
             (None, dup)
         } else {
-            child_end(&stderr).map_err(|e| io_err(e, "pipe"))?
+            child_end(stderr.is_some() || stderr_syslog).map_err(|e| io_err(e, "pipe"))?
         };
         // An fcgi-program's fd 0 is its group's listening socket.
         let fcgi = config.supervisord.as_ref().and_then(|k| k.fcgi.as_ref());
@@ -133,18 +135,27 @@ impl Core {
             pid: child.pid,
         });
         let serial = self.slot(index).map_or(0, |s| s.serial);
-        for (read, file, stream) in [
-            (stdout_read, stdout, Stream::Stdout),
-            (stderr_read, stderr, Stream::Stderr),
+        let strip_ansi = config.supervisord.as_ref().is_some_and(|k| k.strip_ansi);
+        for (read, file, syslog, stream) in [
+            (stdout_read, stdout, stdout_syslog, Stream::Stdout),
+            (stderr_read, stderr, stderr_syslog, Stream::Stderr),
         ] {
-            if let (Some(read), Some(file)) = (read, file) {
+            if let Some(read) = read {
                 let label = format!("{} {}", config.name, stream.name());
                 let owner = Owner {
                     id: index,
                     serial,
                     stream,
                 };
-                self.add_pump(read, file, label, owner);
+                let filters = Filters {
+                    strip_ansi,
+                    // supervisord prefixes the process name (`web_01`, not `web:web_01`).
+                    syslog: syslog.then(|| {
+                        let process = config.name.rsplit(':').next().unwrap_or(&config.name);
+                        process.to_string()
+                    }),
+                };
+                self.add_pump(read, file, filters, label, owner);
             }
         }
         Ok(child.pid)
@@ -238,8 +249,8 @@ fn log_error(log: &Option<LogFile>) -> impl Fn(io::Error) -> SpawnError + '_ {
 }
 
 /// A pipe when the stream is captured, else `/dev/null`: (daemon's end, child's end).
-fn child_end<T>(file: &Option<T>) -> io::Result<(Option<OwnedFd>, OwnedFd)> {
-    if file.is_some() {
+fn child_end(read: bool) -> io::Result<(Option<OwnedFd>, OwnedFd)> {
+    if read {
         let (read, write) = spawn::output_pipe()?;
         Ok((Some(read), write))
     } else {

@@ -10,6 +10,10 @@
 //! Pumps that name the same path (stdout and stderr in one file, several programs in one
 //! file) share one sink: one size count, one rotation, and bytes in the order they were
 //! read. The rotation settings are those of the pump that opened it.
+//!
+//! In supervisord's dialect a pump may also strip ANSI escape sequences (`strip_ansi`)
+//! before the file sees the bytes, and send each line to syslog (`*_syslog`); a pump
+//! with syslog and no log file has no sink at all.
 
 use std::collections::HashMap;
 use std::io;
@@ -23,6 +27,8 @@ use nix::errno::Errno;
 
 use super::{Core, Id, Notification, Stream};
 use crate::config::LogFile;
+use crate::output::ansi::Stripper;
+use crate::output::syslog::{Lines, Sent, Syslog, USER_INFO};
 use crate::output::{RotateError, RotatingFile, Written};
 use crate::reactor::Source;
 use crate::slab;
@@ -42,6 +48,10 @@ pub(super) struct Output {
     /// The open sink of each log path, shared by every pump that names it.
     by_path: HashMap<PathBuf, usize>,
     buffer: Vec<u8>,
+    /// The stripped copy of a read, for pumps with `strip_ansi`.
+    stripped: Vec<u8>,
+    /// Opened when the first pump with syslog comes.
+    syslog: Option<Syslog>,
 }
 
 impl Output {
@@ -51,6 +61,8 @@ impl Output {
             sinks: Vec::new(),
             by_path: HashMap::new(),
             buffer: vec![0; READ_CHUNK],
+            stripped: Vec::new(),
+            syslog: None,
         }
     }
 }
@@ -68,8 +80,12 @@ pub(super) struct Owner {
 /// descendant still holds the pipe.
 pub struct Pump {
     pipe: OwnedFd,
-    /// Index into the sinks.
-    sink: usize,
+    /// Index into the sinks; none when the bytes go only to syslog.
+    sink: Option<usize>,
+    /// `strip_ansi`: escape sequences are taken out first.
+    strip: Option<Stripper>,
+    /// `*_syslog`: each line also goes to syslog, after `<program> `.
+    syslog: Option<(Lines, Vec<u8>)>,
     /// Bytes read but not yet taken by a sink that pushed back.
     pending: Vec<u8>,
     /// Waiting for the sink; the pipe is out of the reactor meanwhile.
@@ -90,6 +106,14 @@ pub struct Sink {
     /// Pumps stopped because the sink pushed back, in the order they stopped. The sink is
     /// watched for writability exactly while this is not empty.
     waiting: Vec<usize>,
+}
+
+/// What a pump does to the bytes besides writing them to its log file.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Filters {
+    pub strip_ansi: bool,
+    /// Lines go to syslog after this program name.
+    pub syslog: Option<String>,
 }
 
 /// A log file for a spawn: already open for another pump, or opened for this one.
@@ -183,8 +207,18 @@ impl Core {
         }
     }
 
-    pub(super) fn add_pump(&mut self, pipe: OwnedFd, log: Log, label: String, owner: Owner) {
-        let sink = self.attach_sink(log);
+    pub(super) fn add_pump(
+        &mut self,
+        pipe: OwnedFd,
+        log: Option<Log>,
+        filters: Filters,
+        label: String,
+        owner: Owner,
+    ) {
+        let sink = log.map(|log| self.attach_sink(log));
+        if filters.syslog.is_some() && self.output.syslog.is_none() {
+            self.output.syslog = Some(Syslog::new());
+        }
         let index = slab::vacant(&mut self.output.pumps);
         let token = Source::Output(index).token();
         if let Err(e) = self.reactor.registry().register(
@@ -193,12 +227,18 @@ impl Core {
             Interest::READABLE,
         ) {
             error!("{label}: cannot watch output pipe, output is lost: {e}");
-            self.release_sink(sink);
+            if let Some(sink) = sink {
+                self.release_sink(sink);
+            }
             return;
         }
         self.output.pumps[index] = Some(Pump {
             pipe,
             sink,
+            strip: filters.strip_ansi.then(Stripper::default),
+            syslog: filters
+                .syslog
+                .map(|name| (Lines::default(), format!("{name} ").into())),
             pending: Vec::new(),
             paused: false,
             label,
@@ -238,23 +278,35 @@ impl Core {
     }
 
     fn pump_turn(&mut self, index: usize, reads: usize) -> Outcome {
-        let Some(pump) = slab::get_mut(&mut self.output.pumps, index) else {
+        let Output {
+            pumps,
+            sinks,
+            buffer,
+            stripped,
+            syslog,
+            ..
+        } = &mut self.output;
+        let Some(pump) = slab::get_mut(pumps, index) else {
             return Outcome::Drained;
         };
-        let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) else {
-            return Outcome::Closed;
+        let mut sink = match pump.sink {
+            Some(sink) => match slab::get_mut(sinks, sink) {
+                Some(sink) => Some(sink),
+                None => return Outcome::Closed,
+            },
+            None => None,
         };
         if pump.paused {
             return Outcome::Drained;
         }
-        if !sink.waiting.is_empty() {
+        if sink.as_ref().is_some_and(|s| !s.waiting.is_empty()) {
             // Others wait for this sink with older bytes: queue up behind them.
             return Outcome::Blocked;
         }
         let mut delivered = 0;
         let mut outcome = Outcome::MoreToRead;
         for _ in 0..reads {
-            let n = match nix::unistd::read(&pump.pipe, &mut self.output.buffer) {
+            let n = match nix::unistd::read(&pump.pipe, buffer) {
                 Ok(0) => {
                     outcome = Outcome::Closed;
                     break;
@@ -272,10 +324,21 @@ impl Core {
                 }
             };
             delivered += n;
-            let taken = pump.write(&mut sink.file, &self.output.buffer[..n]);
-            if taken < n {
-                pump.pending
-                    .extend_from_slice(&self.output.buffer[taken..n]);
+            let data = match pump.strip.as_mut() {
+                Some(stripper) => {
+                    stripped.clear();
+                    stripper.strip(&buffer[..n], stripped);
+                    &stripped[..]
+                }
+                None => &buffer[..n],
+            };
+            pump.forward(data, syslog.as_mut());
+            let Some(sink) = sink.as_mut() else {
+                continue;
+            };
+            let taken = pump.write(&mut sink.file, data);
+            if taken < data.len() {
+                pump.pending.extend_from_slice(&data[taken..]);
                 outcome = Outcome::Blocked;
                 break;
             }
@@ -300,7 +363,10 @@ impl Core {
         let Some(pump) = slab::get_mut(&mut self.output.pumps, index) else {
             return;
         };
-        let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) else {
+        let Some(sink_index) = pump.sink else {
+            return;
+        };
+        let Some(sink) = slab::get_mut(&mut self.output.sinks, sink_index) else {
             return;
         };
         let registry = self.reactor.registry();
@@ -311,7 +377,7 @@ impl Core {
         if sink.waiting.len() > 1 {
             return;
         }
-        let token = Source::Sink(pump.sink).token();
+        let token = Source::Sink(sink_index).token();
         let fd = sink.file.as_raw_fd();
         if let Err(e) = registry.register(&mut SourceFd(&fd), token, Interest::WRITABLE) {
             // A sink that pushes back but cannot be watched: its bytes cannot wait.
@@ -347,7 +413,7 @@ impl Core {
                     .pumps
                     .iter()
                     .flatten()
-                    .find(|p| p.sink == index)
+                    .find(|p| p.sink == Some(index))
                     .map_or("log", |p| p.label.as_str());
                 error!("{label}: cannot reopen {}: {e}", sink.file.path().display());
             }
@@ -391,7 +457,10 @@ impl Core {
         let Some(pump) = slab::get_mut(&mut self.output.pumps, index) else {
             return true;
         };
-        let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) else {
+        let Some(sink) = pump
+            .sink
+            .and_then(|i| slab::get_mut(&mut self.output.sinks, i))
+        else {
             return true;
         };
         let pending = std::mem::take(&mut pump.pending);
@@ -430,7 +499,10 @@ impl Core {
             return;
         };
         pump.paused = false;
-        if let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) {
+        if let Some(sink) = pump
+            .sink
+            .and_then(|i| slab::get_mut(&mut self.output.sinks, i))
+        {
             sink.waiting.retain(|&i| i != index);
         }
     }
@@ -444,9 +516,10 @@ impl Core {
 
     fn close_pump(&mut self, index: usize) {
         self.lose_pending(index);
-        let Some(pump) = self.output.pumps.get_mut(index).and_then(Option::take) else {
+        let Some(mut pump) = self.output.pumps.get_mut(index).and_then(Option::take) else {
             return;
         };
+        self.finish_filters(&mut pump);
         let registry = self.reactor.registry();
         if !pump.paused {
             let _ = registry.deregister(&mut SourceFd(&pump.pipe.as_raw_fd()));
@@ -458,18 +531,70 @@ impl Core {
             );
         }
         self.again.retain(|&s| s != Source::Output(index));
-        if let Some(sink) = slab::get_mut(&mut self.output.sinks, pump.sink) {
+        let Some(sink_index) = pump.sink else {
+            return;
+        };
+        if let Some(sink) = slab::get_mut(&mut self.output.sinks, sink_index) {
             let watched = !sink.waiting.is_empty();
             sink.waiting.retain(|&i| i != index);
             if watched && sink.waiting.is_empty() {
                 let _ = registry.deregister(&mut SourceFd(&sink.file.as_raw_fd()));
             }
         }
-        self.release_sink(pump.sink);
+        self.release_sink(sink_index);
+    }
+
+    /// At the end of a stream: an `ESC` the stripper held is text after all, and an
+    /// unfinished line goes to syslog.
+    fn finish_filters(&mut self, pump: &mut Pump) {
+        let mut tail = Vec::new();
+        if let Some(stripper) = pump.strip.as_mut() {
+            stripper.finish(&mut tail);
+        }
+        pump.forward(&tail, self.output.syslog.as_mut());
+        if let (Some((lines, prefix)), Some(syslog)) =
+            (pump.syslog.as_mut(), self.output.syslog.as_mut())
+        {
+            lines.finish(|line| report(&pump.label, syslog.send(USER_INFO, &[prefix, line])));
+        }
+        if tail.is_empty() {
+            return;
+        }
+        if let Some(sink) = pump
+            .sink
+            .and_then(|i| slab::get_mut(&mut self.output.sinks, i))
+        {
+            let taken = pump.write(&mut sink.file, &tail);
+            pump.lost += (tail.len() - taken) as u64;
+        }
+    }
+}
+
+/// Says in the daemon log when syslog stops or starts taking a program's lines.
+fn report(label: &str, sent: Sent) {
+    match sent {
+        Sent::Ok | Sent::Lost { first: None } => {}
+        Sent::Lost { first: Some(why) } => {
+            warn!("{label}: {why}; lines for syslog are dropped until it takes them again")
+        }
+        Sent::Recovered { lost } => {
+            info!("{label}: syslog takes lines again ({lost} lines could not be sent)")
+        }
     }
 }
 
 impl Pump {
+    /// Hands the bytes to syslog, line by line, if this pump sends there.
+    fn forward(&mut self, data: &[u8], syslog: Option<&mut Syslog>) {
+        let (Some((lines, prefix)), Some(syslog)) = (self.syslog.as_mut(), syslog) else {
+            return;
+        };
+        let label = &self.label;
+        lines.feed(data, |line| {
+            report(label, syslog.send(USER_INFO, &[prefix, line]))
+        });
+    }
+
     /// Writes to the sink; returns how many bytes it is done with. Bytes refused for a
     /// reason other than pushback are counted as lost (and reported once).
     fn write(&mut self, file: &mut RotatingFile, data: &[u8]) -> usize {

@@ -85,18 +85,12 @@ pub fn into_config(model: Model, auto_tag: &str) -> Result<Config, ConfigError> 
         Some(server) => server.file.clone(),
         None => crate::config::default_socket_path(),
     };
-    let logfile = if s.logfile == "syslog" {
-        warnings.push(
-            "[supervisord] logfile = syslog: supervice does not log to syslog; the log goes \
-             to standard output"
-                .into(),
-        );
-        None
-    } else {
-        Some(PathBuf::from(&s.logfile))
-    };
+    // `syslog` is supervisord's name for the syslog daemon, not a file.
+    let log_syslog = s.logfile == "syslog";
+    let logfile = (!log_syslog).then(|| PathBuf::from(&s.logfile));
     let global = Global {
         logfile,
+        log_syslog,
         loglevel: match s.loglevel {
             "critical" => LogLevel::Critical,
             "error" => LogLevel::Error,
@@ -334,6 +328,9 @@ fn program(
             redirect_stderr: p.redirect_stderr,
             umask: p.umask,
             priority: p.priority,
+            strip_ansi: model.supervisord.strip_ansi,
+            stdout_syslog: p.stdout.syslog,
+            stderr_syslog: p.stderr.syslog,
             fcgi: None,
         }),
     })

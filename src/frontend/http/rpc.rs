@@ -1405,13 +1405,20 @@ fn config_info(
         ),
         ("uid".into(), uid),
     ];
-    for (prefix, l) in [("stdout", &instance.stdout), ("stderr", &instance.stderr)] {
+    let syslog = [
+        keys.is_some_and(|k| k.stdout_syslog),
+        keys.is_some_and(|k| k.stderr_syslog),
+    ];
+    for ((prefix, l), syslog) in [("stdout", &instance.stdout), ("stderr", &instance.stderr)]
+        .into_iter()
+        .zip(syslog)
+    {
         fields.push((format!("{prefix}_capture_maxbytes"), Value::Int(0)));
         fields.push((format!("{prefix}_events_enabled"), Value::Bool(false)));
         fields.push((format!("{prefix}_logfile"), log(l, "path")));
         fields.push((format!("{prefix}_logfile_backups"), log(l, "backups")));
         fields.push((format!("{prefix}_logfile_maxbytes"), log(l, "maxbytes")));
-        fields.push((format!("{prefix}_syslog"), Value::Bool(false)));
+        fields.push((format!("{prefix}_syslog"), Value::Bool(syslog)));
     }
     fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     (name, Value::Struct(fields))

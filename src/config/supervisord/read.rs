@@ -225,7 +225,7 @@ pub fn read(
         expand_files(&files.value).map_err(|m| parsed.error(&include, Some("files"), m))?;
     for pattern in patterns.split_whitespace() {
         let pattern = main_dir.join(pattern).display().to_string();
-        let mut matches = glob(&pattern);
+        let matches = glob(&pattern);
         if matches.is_empty() {
             parsed
                 .warnings

@@ -1448,8 +1448,9 @@ fn credentials_on_the_unix_socket_and_an_open_inet_server() {
 
 #[test]
 fn raw_xmlrpc_every_method_and_each_fault() {
-    // Stop order (group and all stops report each process as it stops): alpha, echo, g1,
-    // g2, ticker, trapper; trapper's 2.4 s keep the daemon in its shutdown for a while.
+    // The traps' delays stagger the stops (alpha, echo, g1, g2, ticker, trapper; the script
+    // compares waiting stops' results by name, as under load either daemon may notice two
+    // exits in either order); trapper's 2.4 s keep the daemon in its shutdown for a while.
     let sleeper = "sleep 300 & wait";
     let programs = [
         program(

@@ -91,8 +91,10 @@ impl Syslog {
             for part in parts {
                 self.message.extend_from_slice(part);
             }
-            let socket = self.socket.as_ref().expect("connected");
-            socket.send(&self.message).map(|_| ())
+            match &self.socket {
+                Some(socket) => socket.send(&self.message).map(|_| ()),
+                None => Err(io::Error::other("not connected")),
+            }
         });
         match result {
             Ok(()) if self.lost > 0 => {

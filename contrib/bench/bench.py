@@ -596,6 +596,11 @@ class SupervicePy(SuperviceFamily):
 class Supervisord(Peer):
     name = "supervisord"
     up_marker = "RUNNING"
+    inet_port = None    # also an [inet_http_server] on this loopback port
+
+    def __init__(self, h, inet_port=None):
+        super().__init__(h)
+        self.inet_port = inet_port
 
     def bins(self):
         b = os.path.join(self.h.args.venv, "bin")
@@ -624,6 +629,8 @@ class Supervisord(Peer):
                  "[rpcinterface:supervisor]",
                  "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
                  "[supervisorctl]", "serverurl = unix://%s" % sock, ""]
+        if self.inet_port:
+            lines += ["[inet_http_server]", "port = 127.0.0.1:%d" % self.inet_port, ""]
         for p in inst.progs:
             lines += ["[program:%s]" % p.name,
                       "command = %s" % shlex.join(p.argv).replace("%", "%%"),
@@ -645,6 +652,24 @@ class Supervisord(Peer):
 
     def status_argv(self, inst):
         return [self.bins()[1], "-c", inst.conf, "status"]
+
+
+class SupervisordDialect(Supervisord):
+    """Our daemon reading the file Supervisord writes, unchanged (the drop-in)."""
+    name = OURS
+
+    def bins(self):
+        return (os.path.join(self.h.args.bin_dir, "supervice"),
+                os.path.join(self.h.args.venv, "bin", "supervisorctl"))
+
+    def version(self):
+        return run_text([self.bins()[0], "--version"])
+
+
+def loopback_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class ServiceDirs(Peer):
@@ -2024,6 +2049,34 @@ def sc_xmlrpc(h):
             peer.name, len(lat), med(lat), res["failures"]))
         h.row("xmlrpc", "supervisorctl status, 100 programs: median (ms)", peer.name, med(lat), "ms", "lower")
 
+    # Idle in supervisord's dialect with both of its servers listening (unix and inet).
+    for peer in h.peers_for({OURS, "supervisord"}):
+        kind = SupervisordDialect if peer.name == OURS else Supervisord
+        sd = kind(h, inet_port=loopback_port())
+        runs = []
+        for r in range(a.repeats):
+            def body(inst):
+                inst.start()
+                if inst.wait_all(120) is None:
+                    return None
+                time.sleep(2.0)          # past startsecs=1: RUNNING
+                inst.settle()
+                time.sleep(a.idle_settle)
+                g = h.gate("xmlrpc-idle %s" % peer.name)
+                fp = footprint(inst, a.idle_window)
+                fp["gate"] = g
+                return fp
+            fp = run_instance(h, sd, sleep_progs(100), "xmlrpcidle", body)
+            if fp is None:
+                continue
+            h.keep("xmlrpc-idle", peer.name, fp)
+            runs.append(fp)
+            note("xmlrpc %-13s idle, unix + inet servers, 100 programs: %d wakeups in %.1f s, CPU %.2f ms" % (
+                peer.name, fp["vol_ctxsw"], fp["window_s"], fp["cpu_ms"]))
+        if runs:
+            h.row("xmlrpc", "idle, unix + inet servers, 100 programs: wakeups (vol. ctxsw/s)", peer.name,
+                  med([x["vol_ctxsw"] / x["window_s"] for x in runs]), "/s", "lower")
+
 
 def sc_tailf(h):
     """`supervisorctl tail -f`'s stream (GET /logtail/NAME over the unix socket, chunked)
@@ -2138,6 +2191,8 @@ def evaluate_targets(rows):
 
     v = val("idle", "100 programs: wakeups")
     t("idle, 100 programs: 0 wakeups", v, v is not None and v == 0, "%.2f /s" % (v or 0))
+    v = val("xmlrpc", "idle, unix + inet servers, 100 programs: wakeups")
+    t("idle with both HTTP servers listening: 0 wakeups", v, v is not None and v == 0, "%.2f /s" % (v or 0))
     v = val("idle", "100 programs: RSS")
     t("idle, 100 programs: RSS <= 2 MiB", v, v is not None and v <= 2.0, "%.2f MiB" % (v or 0))
     v = contains("scale", "RSS (MiB)")

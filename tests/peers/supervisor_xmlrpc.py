@@ -196,9 +196,11 @@ def settled(pid):
 
 
 def states():
-    """namespec -> statename; a RUNNING process that is not `settled` counts as STARTING:
-    between fork and exec supervisord loses a SIGTERM, and before its shell's trap runs a
-    SIGTERM kills it at once, so a stop then would be a race."""
+    """namespec -> statename; a RUNNING process that is not `settled` counts as STARTING,
+    and a STARTING one that has not exec'd yet as SPAWNING: between fork and exec
+    supervisord loses a SIGTERM (a stop then waits out stopwaitsecs, past CALL_TIMEOUT: a
+    CI run saw it), and before its shell's trap runs a SIGTERM kills it at once, so a
+    stop then would be a race."""
     infos = quiet("supervisor.getAllProcessInfo") or []
     found = {}
     for i in infos:
@@ -206,6 +208,8 @@ def states():
         state = i["statename"]
         if state == "RUNNING" and not settled(i["pid"]):
             state = "STARTING"
+        elif state == "STARTING" and exe(i["pid"]) in (DAEMON_EXE, None):
+            state = "SPAWNING"
         found[name] = state
     return found
 

@@ -1,5 +1,9 @@
-//! `supervicectl`: the blocking client. One request per connection, Supervice 0.4's
-//! output formats and exit codes, so scripts that parse them keep working.
+//! `supervicectl`: the blocking client. Over Supervice's protocol, one request per
+//! connection, Supervice 0.4's output formats and exit codes, so scripts that parse them
+//! keep working; over supervisord's XML-RPC (`http`, `supervisorctl`), supervisorctl's.
+
+pub mod http;
+pub mod supervisorctl;
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;

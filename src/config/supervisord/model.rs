@@ -366,6 +366,44 @@ pub fn load(path: &Path, context: &Context) -> Result<Model, Vec<Located>> {
     Ok(model)
 }
 
+/// What supervisorctl reads of a file (its `ClientOptions`): `[supervisorctl]` and where
+/// the servers listen, without checking the rest of the file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ClientView {
+    pub supervisorctl: Option<Supervisorctl>,
+    pub unix_http_server: Option<UnixHttpServer>,
+    pub inet_http_server: Option<InetHttpServer>,
+}
+
+pub fn client_view(path: &Path, context: &Context) -> Result<ClientView, Vec<Located>> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let parsed = read_files(&path, context).map_err(|e| vec![e])?;
+    let mut builder = Builder {
+        parsed: &parsed,
+        context,
+        here: read::absolute_dir(&path).display().to_string(),
+        environ: environ_names(context),
+        errors: Vec::new(),
+        warnings: std::cell::RefCell::new(Vec::new()),
+    };
+    let servers = builder.servers();
+    let supervisorctl = match parsed.section("supervisorctl") {
+        Some(section) => {
+            let found = builder.supervisorctl(section);
+            builder.note(found)
+        }
+        None => None,
+    };
+    match servers {
+        Some((unix_http_server, inet_http_server)) if builder.errors.is_empty() => Ok(ClientView {
+            supervisorctl,
+            unix_http_server,
+            inet_http_server,
+        }),
+        _ => Err(builder.errors),
+    }
+}
+
 /// `ENV_X` for every variable of the environment.
 fn environ_names(context: &Context) -> Names {
     let mut environ: Names = Names::new();

@@ -45,7 +45,7 @@ const WRITE_DEADLINE: Duration = Duration::from_secs(30);
 const READ_BUDGET: usize = 256 * 1024;
 const ACCEPT_RETRY: Duration = Duration::from_millis(250);
 
-pub use rpc::{API_VERSION, SUPERVISOR_VERSION};
+pub use rpc::{py_repr, API_VERSION, SUPERVISOR_VERSION};
 
 enum Net {
     Unix(UnixStream),

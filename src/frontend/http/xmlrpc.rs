@@ -222,6 +222,61 @@ pub fn decode_call(body: &[u8]) -> Result<Call, DecodeError> {
     Ok(Call { method, params })
 }
 
+/// A `<methodCall>` body as Python's `xmlrpclib.dumps` writes one (the client's side).
+pub fn call_body(method: &str, params: &[Value]) -> String {
+    let mut out = String::from("<?xml version='1.0'?>\n<methodCall>\n<methodName>");
+    escape_into(&mut out, method);
+    out.push_str("</methodName>\n<params>\n");
+    for param in params {
+        out.push_str("<param>\n");
+        write_value(&mut out, param);
+        out.push_str("</param>\n");
+    }
+    out.push_str("</params>\n</methodCall>\n");
+    out
+}
+
+/// A `<methodResponse>`: its value, or its fault as (faultCode, faultString).
+pub fn decode_response(body: &[u8]) -> Result<Result<Value, (i64, String)>, DecodeError> {
+    let root = tree(body)?;
+    let reply = child(&root, "methodResponse").ok_or(DecodeError::Unmarshallable)?;
+    if let Some(fault) = child(reply, "fault") {
+        let v = value(child(fault, "value").ok_or(DecodeError::Unmarshallable)?)?;
+        let Some(Value::Int(code)) = v.get("faultCode") else {
+            return Err(DecodeError::Unmarshallable);
+        };
+        let text = v.get("faultString").and_then(Value::as_str).unwrap_or("");
+        return Ok(Err((*code, text.to_string())));
+    }
+    let param = child(reply, "params")
+        .and_then(|params| child(params, "param"))
+        .and_then(|param| child(param, "value"))
+        .ok_or(DecodeError::Unmarshallable)?;
+    Ok(Ok(value(param)?))
+}
+
+/// Standard base64 with padding (HTTP basic credentials).
+pub fn base64_encode(data: &[u8]) -> String {
+    const DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for group in data.chunks(3) {
+        let b = [
+            group[0],
+            *group.get(1).unwrap_or(&0),
+            *group.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= group.len() {
+                out.push(DIGITS[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Standard base64 (whitespace ignored), as Python's `base64.decodebytes`.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() / 4 * 3);
@@ -403,6 +458,43 @@ impl Fault {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_call_decodes_back_and_replies_decode_to_values_or_faults() {
+        let params = vec![
+            Value::str("web:<0>&"),
+            Value::Bool(false),
+            Value::Array(vec![Value::Int(-3), Value::Struct(vec![])]),
+        ];
+        let call = decode_call(call_body("supervisor.startProcess", &params).as_bytes()).unwrap();
+        assert_eq!(call.method, "supervisor.startProcess");
+        assert_eq!(call.params, params);
+        let v = Value::Struct(vec![
+            ("name".into(), Value::str("a")),
+            ("pid".into(), Value::Int(7)),
+        ]);
+        assert_eq!(decode_response(response(&v).as_bytes()), Ok(Ok(v)));
+        let fault = Fault::new(Code::BadName, "nosuch");
+        assert_eq!(
+            decode_response(fault_response(&fault).as_bytes()),
+            Ok(Err((10, "BAD_NAME: nosuch".to_string())))
+        );
+        assert_eq!(
+            decode_response(b"<methodResponse></methodResponse>"),
+            Err(DecodeError::Unmarshallable)
+        );
+    }
+
+    #[test]
+    fn base64_encoding_is_standard_and_round_trips() {
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode(b"f"), "Zg==");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert_eq!(base64_encode(b"foo"), "Zm9v");
+        assert_eq!(base64_encode(b"user:p\xffss"), "dXNlcjpw/3Nz");
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(base64_decode(&base64_encode(&all)), Some(all));
+    }
 
     #[test]
     fn decodes_a_call_as_supervisord_does() {

@@ -48,7 +48,7 @@ TOKEN_VAR = "SUPERVICE_BENCH_TOKEN"
 OURS = "supervice-rs"
 PEER_ORDER = ["supervice-rs", "reference", "supervisord", "supervice-py", "s6", "runit"]
 SCENARIOS = ["startup", "idle", "respawn", "log", "control", "scale",
-             "ctl-load", "churn", "reload", "health", "status-size", "xmlrpc", "tailf"]
+             "ctl-load", "churn", "reload", "health", "status-size", "xmlrpc", "tailf", "clients"]
 SLEEP_BASE = 900000          # program i runs `sleep SLEEP_BASE+i`: argv names the program
 MiB = 1 << 20
 GiB = 1 << 30
@@ -2078,6 +2078,85 @@ def sc_xmlrpc(h):
                   med([x["vol_ctxsw"] / x["window_s"] for x in runs]), "/s", "lower")
 
 
+def sc_clients(h):
+    """The clients: supervicectl (XML-RPC) against supervisorctl 4.3.0, each against
+    supervisord and against our daemon reading the same supervisord file: `status` of 100
+    running programs (wall time of the whole client, as `control` times it; client max
+    RSS), and 69 sequential `start NAME` of startsecs=0 programs (SONiC's boot pattern,
+    sonic-buildimage#4554), total wall time. Rows: ours = supervicectl, supervisord =
+    supervisorctl; the server is in the metric's name."""
+    a = h.args
+    ours = os.path.join(a.bin_dir, "supervicectl")
+    theirs = os.path.join(a.venv, "bin", "supervisorctl")
+    for server in h.peers_for({OURS, "supervisord"}):
+        sd = SupervisordDialect(h) if server.name == OURS else Supervisord(h)
+        label = "supervice" if server.name == OURS else "supervisord"
+
+        def clients(inst):
+            url = "unix://" + os.path.join(inst.dir, "supervisord.sock")
+            return [(OURS, [ours, "-s", url]), ("supervisord", [theirs, "-s", url])]
+
+        def status_body(inst):
+            inst.start()
+            if inst.wait_all(120) is None or not inst.wait_up(100, 60):
+                return None
+            inst.settle()
+            env = h.ctl_env(inst)
+            res = {}
+            g = h.gate("clients status %s" % label)
+            for who, base in clients(inst):
+                lat, fails = [], 0
+                for _ in range(a.ctl_calls):
+                    ms, rc, _ = timed_call(base + ["status"], env)
+                    lat.append(round(ms, 3))
+                    fails += rc != 0
+                rss, _ = client_maxrss_kib(base + ["status"], env)
+                res[who] = {"latency_ms": lat, "failures": fails, "maxrss_kib": rss}
+            res["gate"] = g
+            return res
+        res = run_instance(h, sd, sleep_progs(100), "clients", status_body)
+        if res is not None:
+            h.keep("clients-status", label, res)
+            for who in (OURS, "supervisord"):
+                r = res[who]
+                note("clients %-12s via %-13s status x%d (100 programs): median %.2f ms, max RSS %.1f MiB, %d failed" % (
+                    label, who, len(r["latency_ms"]), med(r["latency_ms"]), r["maxrss_kib"] / 1024, r["failures"]))
+                h.row("clients", "status, 100 programs, against %s: median (ms)" % label, who,
+                      med(r["latency_ms"]), "ms", "lower")
+                h.row("clients", "status client max RSS (MiB)" if label == "supervisord" else
+                      "status client max RSS, against supervice (MiB)", who, r["maxrss_kib"] / 1024, "MiB", "lower")
+
+        progs = [Prog("s%02d" % i, ["sleep", str(SLEEP_BASE + i)], startsecs=0, autostart=False)
+                 for i in range(69)]
+
+        def starts_body(inst):
+            inst.start()
+            env = h.ctl_env(inst)
+            res = {}
+            for who, base in clients(inst):
+                deadline = clock() + 60
+                while timed_call(base + ["status"], env)[1] not in (0, 3) and clock() < deadline:
+                    time.sleep(0.2)
+                g = h.gate("clients starts %s %s" % (label, who))
+                t = clock()
+                fails = 0
+                for p in progs:
+                    fails += timed_call(base + ["start", p.name], env)[1] != 0
+                total = clock() - t
+                timed_call(base + ["stop", "all"], env)
+                res[who] = {"total_s": round(total, 3), "failures": fails, "gate": g}
+            return res
+        res = run_instance(h, sd, progs, "clientstarts", starts_body)
+        if res is not None:
+            h.keep("clients-starts", label, res)
+            for who in (OURS, "supervisord"):
+                r = res[who]
+                note("clients %-12s via %-13s 69 sequential starts: %.2f s, %d failed" % (
+                    label, who, r["total_s"], r["failures"]))
+                h.row("clients", "69 sequential starts (startsecs=0), against %s: total (s)" % label, who,
+                      r["total_s"], "s", "lower")
+
+
 def sc_tailf(h):
     """`supervisorctl tail -f`'s stream (GET /logtail/NAME over the unix socket, chunked)
     of a child writing 100 MB/s of lines for 5 s: the share of the bytes the follower has
@@ -2157,7 +2236,7 @@ def sc_tailf(h):
 SCENARIO_FUNCS = {"startup": sc_startup, "idle": sc_idle, "respawn": sc_respawn, "log": sc_log,
                   "control": sc_control, "scale": sc_scale, "ctl-load": sc_ctl_load, "churn": sc_churn,
                   "reload": sc_reload, "health": sc_health, "status-size": sc_status_size,
-                  "xmlrpc": sc_xmlrpc, "tailf": sc_tailf}
+                  "xmlrpc": sc_xmlrpc, "tailf": sc_tailf, "clients": sc_clients}
 
 
 # ============================================================================

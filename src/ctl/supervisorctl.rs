@@ -81,6 +81,8 @@ pub struct Ctl {
     pub exit: i32,
     results: Vec<Json>,
     messages: Vec<String>,
+    /// Text not yet written: one write per command, not one per line.
+    pending: String,
 }
 
 fn namespec(group: &str, name: &str) -> String {
@@ -254,6 +256,7 @@ impl Ctl {
             exit: 0,
             results: Vec::new(),
             messages: Vec::new(),
+            pending: String::new(),
         }
     }
 
@@ -262,16 +265,23 @@ impl Ctl {
         if self.json {
             self.messages.push(line);
         } else {
-            let mut stdout = io::stdout().lock();
-            let _ = stdout.write_all(line.as_bytes());
-            let _ = stdout.write_all(b"\n");
-            let _ = stdout.flush();
+            self.pending.push_str(&line);
+            self.pending.push('\n');
         }
     }
 
-    fn result(&mut self, v: Json) {
+    /// Writes the text so far (at the end of each command, and before a follow).
+    pub fn flush(&mut self) {
+        let mut stdout = io::stdout().lock();
+        let _ = stdout.write_all(self.pending.as_bytes());
+        let _ = stdout.flush();
+        self.pending.clear();
+    }
+
+    /// Keeps a result for `--json` (built only then).
+    fn result(&mut self, v: impl FnOnce() -> Json) {
         if self.json {
-            self.results.push(v);
+            self.results.push(v());
         }
     }
 
@@ -333,12 +343,14 @@ impl Ctl {
             _ => {
                 self.out(format!("*** Unknown syntax: {}", words.join(" ")));
                 self.exit = exit::GENERIC;
+                self.flush();
                 return After::Continue;
             }
         };
         if let Err(raised) = outcome {
             self.report(raised);
         }
+        self.flush();
         After::Continue
     }
 
@@ -465,7 +477,7 @@ impl Ctl {
                 text(info, "description")
             );
             self.out(line);
-            self.result(to_json(info));
+            self.result(|| to_json(info));
         }
         // STOPPED_STATES: STOPPED, EXITED, FATAL, UNKNOWN.
         if matching
@@ -523,7 +535,7 @@ impl Ctl {
         for r in results {
             let text = line(self, r)?;
             self.out(text);
-            self.result(to_json(r));
+            self.result(|| to_json(r));
             self.set_exit_from_fault(int(r, "status"), ignored);
         }
         Ok(())
@@ -678,12 +690,12 @@ impl Ctl {
         if names.is_empty() {
             let pid = self.call("supervisor.getPID", &[])?;
             self.out(int_text(&pid));
-            self.result(json!({"pid": to_json(&pid)}));
+            self.result(|| json!({"pid": to_json(&pid)}));
         } else if names.contains(&"all") {
             let all = self.call("supervisor.getAllProcessInfo", &[])?;
             for info in items(&all) {
                 self.out(int(info, "pid").to_string());
-                self.result(json!({"name": namespec(text(info, "group"), text(info, "name")), "pid": int(info, "pid")}));
+                self.result(|| json!({"name": namespec(text(info, "group"), text(info, "name")), "pid": int(info, "pid")}));
             }
         } else {
             for name in names {
@@ -691,7 +703,7 @@ impl Ctl {
                     Ok(info) => {
                         let pid = int(&info, "pid");
                         self.out(pid.to_string());
-                        self.result(json!({"name": name, "pid": pid}));
+                        self.result(|| json!({"name": name, "pid": pid}));
                         if pid == 0 {
                             self.exit = exit::NOT_RUNNING;
                         }
@@ -775,7 +787,7 @@ impl Ctl {
         match self.call(method, &params) {
             Ok(out) => {
                 let text = out.as_str().unwrap_or("").to_string();
-                self.result(json!({"name": name, "channel": channel, "text": text}));
+                self.result(|| json!({"name": name, "channel": channel, "text": text}));
                 self.out(text);
             }
             Err(Raised::Fault(code, text)) => {
@@ -818,7 +830,7 @@ impl Ctl {
         match self.call("supervisor.readLog", &[Value::Int(-bytes), Value::Int(0)]) {
             Ok(out) => {
                 let text = out.as_str().unwrap_or("").to_string();
-                self.result(json!({"text": text}));
+                self.result(|| json!({"text": text}));
                 self.out(text);
             }
             Err(Raised::Fault(code, text)) => {
@@ -838,6 +850,7 @@ impl Ctl {
     /// `tail -f`: the log as it grows, until the server ends the stream or Ctrl-C.
     fn follow(&mut self, path: &str) -> Outcome {
         self.out("==> Press Ctrl-C to exit <==");
+        self.flush();
         let json = self.json;
         let mut stdout = io::stdout();
         let mut each = |data: &[u8]| -> bool {
@@ -939,7 +952,7 @@ impl Ctl {
                         int(info, "process_prio")
                     );
                     self.out(line);
-                    self.result(to_json(info));
+                    self.result(|| to_json(info));
                 }
                 Ok(())
             }
@@ -977,7 +990,7 @@ impl Ctl {
         match self.call("supervisor.reloadConfig", &[]) {
             Ok(reply) => {
                 let (added, changed, removed) = Ctl::changes(&reply);
-                self.result(json!({"added": added, "changed": changed, "removed": removed}));
+                self.result(|| json!({"added": added, "changed": changed, "removed": removed}));
                 let mut lines: Vec<(String, &str)> = Vec::new();
                 // Later kinds win for a name in two lists, as supervisorctl's dict does.
                 for (names, kind) in [
@@ -1059,12 +1072,12 @@ impl Ctl {
             {
                 self.out(format!("{g}: has problems; not removing"));
                 self.exit = exit::GENERIC;
-                self.result(json!({"group": g, "action": "not removed"}));
+                self.result(|| json!({"group": g, "action": "not removed"}));
                 continue;
             }
             self.call("supervisor.removeProcessGroup", &[Value::str(g)])?;
             self.out(format!("{g}: removed process group"));
-            self.result(json!({"group": g, "action": "removed"}));
+            self.result(|| json!({"group": g, "action": "removed"}));
         }
         for g in changed.iter().filter(|g| chosen(g)) {
             self.call("supervisor.stopProcessGroup", &[Value::str(g)])?;
@@ -1072,12 +1085,12 @@ impl Ctl {
             self.call("supervisor.removeProcessGroup", &[Value::str(g)])?;
             self.call("supervisor.addProcessGroup", &[Value::str(g)])?;
             self.out(format!("{g}: updated process group"));
-            self.result(json!({"group": g, "action": "updated"}));
+            self.result(|| json!({"group": g, "action": "updated"}));
         }
         for g in added.iter().filter(|g| chosen(g)) {
             self.call("supervisor.addProcessGroup", &[Value::str(g)])?;
             self.out(format!("{g}: added process group"));
-            self.result(json!({"group": g, "action": "added"}));
+            self.result(|| json!({"group": g, "action": "added"}));
         }
         Ok(())
     }
@@ -1087,7 +1100,7 @@ impl Ctl {
             match self.call("supervisor.addProcessGroup", &[Value::str(*name)]) {
                 Ok(_) => {
                     self.out(format!("{name}: added process group"));
-                    self.result(json!({"group": name, "action": "added"}));
+                    self.result(|| json!({"group": name, "action": "added"}));
                 }
                 Err(Raised::Fault(fault::SHUTDOWN_STATE, _)) => {
                     self.out("ERROR: shutting down");
@@ -1114,7 +1127,7 @@ impl Ctl {
             match self.call("supervisor.removeProcessGroup", &[Value::str(*name)]) {
                 Ok(_) => {
                     self.out(format!("{name}: removed process group"));
-                    self.result(json!({"group": name, "action": "removed"}));
+                    self.result(|| json!({"group": name, "action": "removed"}));
                 }
                 Err(Raised::Fault(code @ (fault::STILL_RUNNING | fault::BAD_NAME), _)) => {
                     self.exit = exit::GENERIC;
@@ -1140,7 +1153,7 @@ impl Ctl {
         match self.call("supervisor.shutdown", &[]) {
             Ok(_) => {
                 self.out("Shut down");
-                self.result(json!({"action": "shut down"}));
+                self.result(|| json!({"action": "shut down"}));
                 Ok(())
             }
             Err(Raised::Fault(fault::SHUTDOWN_STATE, _)) => {
@@ -1176,7 +1189,7 @@ impl Ctl {
         match self.call("supervisor.restart", &[]) {
             Ok(_) => {
                 self.out("Restarted supervisord");
-                self.result(json!({"action": "restarted"}));
+                self.result(|| json!({"action": "restarted"}));
                 Ok(())
             }
             Err(Raised::Fault(fault::SHUTDOWN_STATE, _)) => {
@@ -1200,7 +1213,7 @@ impl Ctl {
         }
         let v = self.call("supervisor.getSupervisorVersion", &[])?;
         let v = v.as_str().unwrap_or("").to_string();
-        self.result(json!({"version": v}));
+        self.result(|| json!({"version": v}));
         self.out(v);
         Ok(())
     }

@@ -235,6 +235,32 @@ pub fn run(socket: &Path, command: &Command, timeout: Option<Duration>) -> i32 {
     }
 }
 
+/// `--json` for a command other than status: the daemon's reply as it came, or
+/// `{"status": "error", "message": ...}` when there is none; the exit status as `run`'s.
+pub fn run_json(socket: &Path, request: &Request, timeout: Option<Duration>) -> i32 {
+    let wait = match timeout {
+        Some(t) => Wait::Deadline(t),
+        None if *request == Request::Reload => Wait::Deadline(DEFAULT_TIMEOUT),
+        None => Wait::WhileAlive(DEFAULT_TIMEOUT),
+    };
+    match exchange(socket, &request.encode(), wait) {
+        Ok(reply) => {
+            println!("{}", String::from_utf8_lossy(&reply));
+            let ok = serde_json::from_slice::<Value>(&reply)
+                .is_ok_and(|v| v.get("status").and_then(Value::as_str) == Some("ok"));
+            i32::from(!ok)
+        }
+        Err(e) => {
+            let text = e.describe(socket);
+            println!(
+                "{}",
+                serde_json::json!({"status": "error", "message": text})
+            );
+            1
+        }
+    }
+}
+
 fn message(value: &Value) -> String {
     match value.get("message") {
         Some(Value::String(s)) => s.clone(),

@@ -326,6 +326,31 @@ fn our_client_drives_the_python_daemon_like_its_own_client() {
     let mine = call(&ours(), &sock, &["reload"]);
     assert_eq!(mine, theirs);
     assert_eq!(theirs.1, 1);
+
+    // supervisorctl's commands go as XML-RPC over the socket: this daemon answers in its
+    // own framing, and the client says so instead of failing obscurely. The daemon
+    // keeps serving its own protocol.
+    for args in [
+        &["signal", "HUP", "a"][..],
+        &["pid", "a"],
+        &["tail", "a"],
+        &["avail"],
+    ] {
+        let (_, code, out) = call(&ours(), &sock, args);
+        let expected = format!(
+            "supervicectl: the daemon at {} does not answer {}: it speaks only Supervice \
+             0.4's protocol\n",
+            sock.display(),
+            args[0]
+        );
+        assert_eq!((code, out), (1, expected), "{args:?}");
+    }
+    let (_, code, out) = call(&ours(), &sock, &["--json", "start", "a"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).ok(),
+        Some(serde_json::json!({"status": "ok", "message": "Started a"}))
+    );
 }
 
 /// A forced restart of a child that ignores SIGTERM, through the other side's client.

@@ -59,10 +59,10 @@ commands (NAME is a process, GROUP:* every process of a group, all every process
                                   protocol)
   signal SIG NAME|GROUP:*|all ... send a signal (HUP, SIGHUP or a number)
   pid [NAME ...|all]              the daemon's pid, or processes' pids
-  tail [-f|-BYTES] NAME [stdout|stderr]
+  tail [-f|-bytes] NAME [stdout|stderr]
                                   the end of a process's log (1600 bytes), or
                                   follow it (-f, until Ctrl-C)
-  maintail [-f|-BYTES]            the end of the daemon's own log, or follow it
+  maintail [-f|-bytes]            the end of the daemon's own log, or follow it
   clear NAME|all ...              empty processes' log files
   reread                          read the config file again; show what changed
   update [all|GROUP ...]          reread and apply: add, remove and restart
@@ -211,9 +211,6 @@ fn legacy_command(words: &[String], force: bool, json: bool) -> Result<Command, 
     if force && verb != "restart" {
         return Err("unrecognized arguments: --force".to_string());
     }
-    if json && verb != "status" {
-        return Err("unrecognized arguments: --json".to_string());
-    }
     Ok(match verb.as_str() {
         "status" => no_args().map(|()| Command::Status { json })?,
         "start" => Command::Send(Request::Start(name()?)),
@@ -281,7 +278,11 @@ fn run(mut args: Args) -> Result<i32, String> {
             .is_some_and(|w| LEGACY.contains(&w.as_str()));
     if legacy {
         let command = legacy_command(&args.words, args.force, args.json)?;
-        return Ok(ctl::run(std::path::Path::new(&url), &command, args.timeout));
+        let path = std::path::Path::new(&url);
+        return Ok(match command {
+            Command::Send(request) if args.json => ctl::run_json(path, &request, args.timeout),
+            command => ctl::run(path, &command, args.timeout),
+        });
     }
     if let Some(verb) = args.words.first().filter(|_| !xmlrpc) {
         if !supervisorctl::COMMANDS.contains(&verb.as_str()) {

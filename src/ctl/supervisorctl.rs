@@ -83,6 +83,8 @@ pub struct Ctl {
     messages: Vec<String>,
     /// Text not yet written: one write per command, not one per line.
     pending: String,
+    /// The command running (messages name it).
+    command: String,
 }
 
 fn namespec(group: &str, name: &str) -> String {
@@ -257,6 +259,7 @@ impl Ctl {
             results: Vec::new(),
             messages: Vec::new(),
             pending: String::new(),
+            command: String::new(),
         }
     }
 
@@ -316,6 +319,7 @@ impl Ctl {
             return After::Continue;
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.command.clone_from(cmd);
         let outcome = match cmd.as_str() {
             "status" => self.status(&args),
             "start" => self.start(&args),
@@ -386,9 +390,9 @@ impl Ctl {
                 format!("error: <class 'TimeoutError'>, no reply from {} in time (--timeout)", self.url)
             }
             Raised::Http(HttpError::NotHttp) => format!(
-                "supervicectl: the daemon at {} does not speak XML-RPC: it speaks only Supervice \
-                 0.4's protocol (supervice 0.6 or later, or supervisord, answers this command)",
-                self.url
+                "supervicectl: the daemon at {} does not answer {}: it speaks only Supervice \
+                 0.4's protocol",
+                self.url, self.command
             ),
             Raised::Http(HttpError::Protocol(text)) => {
                 format!("error: <class 'xmlrpc.client.ProtocolError'>, {text}")

@@ -352,10 +352,16 @@ fn exponent(x: f64, precision: usize, upper: bool) -> String {
 /// `%g`: `%e` or `%f` by the exponent, trailing zeros dropped unless `#`.
 fn general(x: f64, precision: usize, alternate: bool, upper: bool) -> String {
     let p = precision.max(1);
+    // Python takes the exponent of the value rounded to `p` digits (9.99 at %.2g is
+    // 1e+01), which is what `{:e}` prints; no log10, so neither binary needs libm.
     let exp = if x == 0.0 {
         0
     } else {
-        x.abs().log10().floor() as i32
+        let rounded = format!("{:.*e}", p - 1, x);
+        rounded
+            .rsplit_once('e')
+            .and_then(|(_, e)| e.parse().ok())
+            .unwrap_or(0)
     };
     let mut text = if exp < -4 || exp >= p as i32 {
         exponent(x, p - 1, upper)
@@ -474,6 +480,7 @@ mod tests {
             ok("%(numprocs)f|%(numprocs).2e|%(numprocs)g|%(numprocs)c"),
             "12.000000|1.20e+01|12|\u{c}"
         );
+        assert_eq!(ok("%(numprocs).1g|%(neg).1g|%(process_num)#.3g"), "1e+01|-4e+01|3.00");
         assert_eq!(ok("100%% %(ENV_HOME)s%%"), "100% /root%");
         assert_eq!(ok("no expansion at all"), "no expansion at all");
         assert_eq!(ok("%(program_name)05s"), "  web", "0 does not pad strings");

@@ -18,7 +18,7 @@
 
 _supervicectl_command_names=(
     status start stop restart signal pid tail maintail clear reread update
-    add remove avail shutdown reload version help startgroup stopgroup
+    add remove avail shutdown reload version fg open help startgroup stopgroup
 )
 
 # A word as typed on the line, with its quotes and backslashes removed and a
@@ -291,6 +291,9 @@ _supervicectl()
                 ;;
             maintail)
                 [[ $cur == -* ]] && ((nargs == 0)) && candidates=(-f)
+                ;;
+            fg)
+                ((nargs == 0)) && mapfile -t candidates < <(_supervicectl_names)
                 ;;
             add | remove)
                 mapfile -t candidates < <(_supervicectl_groups)

@@ -178,6 +178,8 @@ set -l __supervicectl_commands \
     shutdown 'Make the daemon stop everything and exit' \
     reload 'Restart the daemon (XML-RPC) or re-read its configuration (Supervice)' \
     version 'Print the version of the daemon' \
+    fg 'Follow a process and send it what is typed' \
+    open 'Talk to another server (XML-RPC)' \
     help 'List the commands or describe one' \
     startgroup 'Start every instance of a group (Supervice protocol)' \
     stopgroup 'Stop every instance of a group (Supervice protocol)'
@@ -197,6 +199,7 @@ complete -c supervicectl -n '__supervicectl_command_is pid clear' -a '(__supervi
 complete -c supervicectl -n '__supervicectl_command_is pid clear' -a all -d 'Every process'
 complete -c supervicectl -n '__supervicectl_nargs_is 0 tail maintail' -s f -d 'Follow the log until interrupted'
 complete -c supervicectl -n '__supervicectl_tail_position 0' -a '(__supervicectl_names)' -d Process
+complete -c supervicectl -n '__supervicectl_nargs_is 0 fg' -a '(__supervicectl_names)' -d Process
 complete -c supervicectl -n '__supervicectl_tail_position 1' -a 'stdout stderr' -d Channel
 complete -c supervicectl -n '__supervicectl_command_is add remove update' -a '(__supervicectl_groups)' -d Group
 complete -c supervicectl -n '__supervicectl_command_is update' -a all -d 'Every group'

@@ -76,6 +76,7 @@ commands (NAME is a process, GROUP:* every process of a group, all every process
                                   Supervice protocol: a group, concurrently
   shutdown                        stop every process and the daemon
   version                         the daemon's version
+  fg NAME                         follow a process and send it each line typed
   open URL                        talk to another server (XML-RPC)
   help [COMMAND]                  the commands, or one command's help
 With no command, an interactive prompt (when stdin is a terminal, or over

@@ -480,7 +480,10 @@ mod tests {
             ok("%(numprocs)f|%(numprocs).2e|%(numprocs)g|%(numprocs)c"),
             "12.000000|1.20e+01|12|\u{c}"
         );
-        assert_eq!(ok("%(numprocs).1g|%(neg).1g|%(process_num)#.3g"), "1e+01|-4e+01|3.00");
+        assert_eq!(
+            ok("%(numprocs).1g|%(neg).1g|%(process_num)#.3g"),
+            "1e+01|-4e+01|3.00"
+        );
         assert_eq!(ok("100%% %(ENV_HOME)s%%"), "100% /root%");
         assert_eq!(ok("no expansion at all"), "no expansion at all");
         assert_eq!(ok("%(program_name)05s"), "  web", "0 does not pad strings");

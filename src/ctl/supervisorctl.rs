@@ -50,9 +50,9 @@ const API_VERSION: &str = "3.0";
 
 /// Every command, in `help`'s order (sorted, as Python's `cmd` lists them).
 pub const COMMANDS: &[&str] = &[
-    "add", "avail", "clear", "exit", "help", "maintail", "open", "pid", "quit", "reload", "remove",
-    "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail", "update",
-    "version",
+    "add", "avail", "clear", "exit", "fg", "help", "maintail", "open", "pid", "quit", "reload",
+    "remove", "reread", "restart", "shutdown", "signal", "start", "status", "stop", "tail",
+    "update", "version",
 ];
 
 /// What escaped a command: supervisorctl's uncaught exceptions.
@@ -221,6 +221,7 @@ fn help_text(cmd: &str) -> Option<&'static str> {
         "avail" => "avail\t\t\tDisplay all configured processes",
         "clear" => "clear <name>\t\tClear a process' log files.\nclear <name> <name>\tClear multiple process' log files\nclear all\t\tClear all process' log files",
         "exit" => "exit\tExit the supervisor shell.",
+        "fg" => "fg <process>\tConnect to a process in foreground mode\n\t\tCtrl-C to exit",
         "help" => "help\t\tPrint a list of available actions\nhelp <action>\tPrint help for <action>",
         "maintail" => "maintail -f \tContinuous tail of supervisor main log file (Ctrl-C to exit)\nmaintail -100\tlast 100 *bytes* of supervisord main log file\nmaintail\tlast 1600 *bytes* of supervisor main log file\n",
         "open" => "open <url>\tConnect to a remote supervisord process.\n\t\t(for UNIX domain socket, use unix:///socket/path)",
@@ -339,6 +340,7 @@ impl Ctl {
             "reload" => self.reload(&args),
             "version" => self.version(&args),
             "open" => self.open(&args),
+            "fg" => self.fg(&args),
             "help" => {
                 self.help(&args);
                 Ok(())
@@ -1240,6 +1242,124 @@ impl Ctl {
         result
     }
 
+    /// `fg NAME`: the process's stdout and stderr as they come, and each line typed sent
+    /// to its stdin, until it stops running or input ends.
+    fn fg(&mut self, names: &[&str]) -> Outcome {
+        if !self.upcheck()? {
+            return Ok(());
+        }
+        let name = match names {
+            [] => {
+                self.out("ERROR: no process name supplied");
+                self.exit = exit::GENERIC;
+                self.help(&["fg"]);
+                return Ok(());
+            }
+            [name] => name.to_string(),
+            _ => {
+                self.out("ERROR: too many process names supplied");
+                self.exit = exit::GENERIC;
+                return Ok(());
+            }
+        };
+        let running = |ctl: &mut Ctl| -> Result<bool, Raised> {
+            let info = ctl.call("supervisor.getProcessInfo", &[Value::str(&name)])?;
+            Ok(int(&info, "state") == 20)
+        };
+        match running(self) {
+            Ok(true) => {}
+            Ok(false) => {
+                self.out("ERROR: process not running");
+                self.exit = exit::GENERIC;
+                return Ok(());
+            }
+            Err(Raised::Fault(fault::BAD_NAME, _)) => {
+                self.out("ERROR: bad process name supplied");
+                self.exit = exit::GENERIC;
+                return Ok(());
+            }
+            Err(Raised::Fault(code, text)) => {
+                self.out(format!(
+                    "ERROR: <Fault {code}: {}>",
+                    crate::frontend::http::py_repr(&text)
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+        self.out("==> Press Ctrl-C to exit <==");
+        self.flush();
+        // Each stream on its own connection, in a child process (a thread would cost the
+        // client 17 KB of thread machinery); they are killed when fg ends.
+        let mut followers = Vec::new();
+        for channel in ["stdout", "stderr"] {
+            let mut follower = self.client.reconnect(self.client.server().clone());
+            let path = format!("/logtail/{name}/{channel}");
+            // SAFETY: the client is single-threaded; the child only does I/O and exits.
+            match unsafe { nix::unistd::fork() } {
+                Ok(nix::unistd::ForkResult::Child) => {
+                    let mut out = io::stdout();
+                    let _ = follower.follow(&path, &mut |data| {
+                        out.write_all(data).is_ok() && out.flush().is_ok()
+                    });
+                    // SAFETY: leaves the forked child without running the parent's exit code.
+                    unsafe { libc::_exit(0) }
+                }
+                Ok(nix::unistd::ForkResult::Parent { child }) => followers.push(child),
+                Err(e) => {
+                    return Err(Raised::Http(HttpError::Io(e.into())));
+                }
+            }
+        }
+        let result = self.fg_input(&name, running);
+        for pid in followers {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let _ = nix::sys::wait::waitpid(pid, None);
+        }
+        result
+    }
+
+    fn fg_input(
+        &mut self,
+        name: &str,
+        running: impl Fn(&mut Ctl) -> Result<bool, Raised>,
+    ) -> Outcome {
+        let stdin = io::stdin();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if matches!(stdin.lock().read_line(&mut line), Ok(0) | Err(_)) {
+                self.out("Exiting foreground");
+                return Ok(());
+            }
+            if !line.ends_with('\n') {
+                line.push('\n');
+            }
+            let sent = self.call(
+                "supervisor.sendProcessStdin",
+                &[Value::str(name), Value::str(&line)],
+            );
+            let gone = match sent {
+                Ok(_) => !running(self)?,
+                Err(Raised::Fault(fault::NOT_RUNNING, _)) => true,
+                Err(Raised::Fault(code, text)) => {
+                    self.out(format!(
+                        "ERROR: <Fault {code}: {}>",
+                        crate::frontend::http::py_repr(&text)
+                    ));
+                    self.out("Exiting foreground");
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            if gone {
+                self.out("Process got killed");
+                self.out("Exiting foreground");
+                return Ok(());
+            }
+        }
+    }
+
     fn help(&mut self, args: &[&str]) {
         match args.first() {
             Some(cmd) => match help_text(cmd) {
@@ -1251,7 +1371,9 @@ impl Ctl {
                 let header = "default commands (type help <topic>):";
                 self.out(header);
                 self.out("=".repeat(header.len()));
-                for line in columnize(COMMANDS, 79) {
+                // supervisorctl lists its plugin's commands: `help` is the shell's own.
+                let topics: Vec<&str> = COMMANDS.iter().copied().filter(|c| *c != "help").collect();
+                for line in columnize(&topics, 79) {
                     self.out(line);
                 }
                 self.out("");
@@ -1323,11 +1445,12 @@ mod tests {
 
     #[test]
     fn help_lists_the_commands_in_pythons_columns() {
+        let topics: Vec<&str> = COMMANDS.iter().copied().filter(|c| *c != "help").collect();
         assert_eq!(
-            columnize(COMMANDS, 79),
+            columnize(&topics, 79),
             vec![
                 "add    exit      open  reload  restart   start   tail   ",
-                "avail  help      pid   remove  shutdown  status  update ",
+                "avail  fg        pid   remove  shutdown  status  update ",
                 "clear  maintail  quit  reread  signal    stop    version",
             ]
         );

@@ -128,8 +128,9 @@ enum Parsed {
     Exit(ExitCode),
 }
 
+/// A URL selects XML-RPC; one of another scheme is refused as supervisorctl refuses it.
 fn is_url(server: &str) -> bool {
-    server.starts_with("unix://") || server.starts_with("http://")
+    server.contains("://")
 }
 
 fn parse_args() -> Result<Parsed, String> {

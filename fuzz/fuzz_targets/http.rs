@@ -66,15 +66,17 @@ fn shape(buf: &[u8]) -> Option<Shape> {
         method: req.method?.to_string(),
         path: req.path?.to_string(),
         minor: req.version?,
-        headers: kept.map(|h| (h.name.to_string(), h.value.to_vec())).collect(),
+        headers: kept
+            .map(|h| (h.name.to_string(), h.value.to_vec()))
+            .collect(),
     })
 }
 
 /// The request line and the shape's headers, then `extra` header lines, each ending in
 /// CRLF, without the empty line that ends the head.
 fn head_lines(shape: &Shape, extra: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("{} {} HTTP/1.{}\r\n", shape.method, shape.path, shape.minor)
-        .into_bytes();
+    let mut out =
+        format!("{} {} HTTP/1.{}\r\n", shape.method, shape.path, shape.minor).into_bytes();
     for (name, value) in &shape.headers {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
@@ -127,7 +129,11 @@ fn check(buf: &[u8]) -> Parsed {
             assert_eq!(req.method, shape.method);
             assert_eq!(req.target, shape.path);
             assert_eq!(req.minor, shape.minor);
-            assert_eq!(&buf[head..*used], &req.body[..], "the body follows the head");
+            assert_eq!(
+                &buf[head..*used],
+                &req.body[..],
+                "the body follows the head"
+            );
             assert_eq!(req.content_length.unwrap_or(0), body, "Content-Length");
         }
         Parsed::Partial => {
@@ -193,7 +199,9 @@ fn chunked(body: &[u8], plan: &[u8]) -> Vec<u8> {
     let mut rest = body;
     let mut at = 0;
     while !rest.is_empty() {
-        let size = plan.get(at % plan.len().max(1)).map_or(16, |b| 1 + usize::from(b % 64));
+        let size = plan
+            .get(at % plan.len().max(1))
+            .map_or(16, |b| 1 + usize::from(b % 64));
         at += 1;
         let (chunk, after) = rest.split_at(size.min(rest.len()));
         out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
@@ -223,7 +231,11 @@ fn check_rebuilt(shape: &Shape, req: &Request, body: &[u8], plan: &[u8]) {
     let head = head_bytes(shape, &[&cl]);
     let sent = concat(&head, body);
     let whole = check(&sent);
-    assert_eq!(whole, Parsed::Done(with_body.clone(), sent.len()), "rebuilt");
+    assert_eq!(
+        whole,
+        Parsed::Done(with_body.clone(), sent.len()),
+        "rebuilt"
+    );
     check_prefixes(&sent, &whole, &[head.len()]);
 
     // The body chunked: refused as soon as the head is in, never read.
@@ -234,7 +246,10 @@ fn check_rebuilt(shape: &Shape, req: &Request, body: &[u8], plan: &[u8]) {
     for extra in variants {
         let head = head_bytes(shape, extra);
         let sent = concat(&head, &chunks);
-        for k in sample(sent.len(), &[head.len()]).into_iter().chain([sent.len()]) {
+        for k in sample(sent.len(), &[head.len()])
+            .into_iter()
+            .chain([sent.len()])
+        {
             let want = if k < head.len() {
                 Parsed::Partial
             } else {
@@ -258,14 +273,26 @@ fn check_rebuilt(shape: &Shape, req: &Request, body: &[u8], plan: &[u8]) {
     assert_eq!(check(&head[..MAX_HEAD - 1]), Parsed::Partial);
     let over = pad(MAX_HEAD - base + 1);
     let head = head_bytes(shape, &[&over, &cl]);
-    assert_eq!(check(&head), Parsed::Error(431), "a head of MAX_HEAD + 1 bytes");
+    assert_eq!(
+        check(&head),
+        Parsed::Error(431),
+        "a head of MAX_HEAD + 1 bytes"
+    );
     assert_eq!(check(&concat(&head, body)), Parsed::Error(431));
 
     // An unfinished head: held up to MAX_HEAD bytes, refused beyond.
     let mut unfinished = head_lines(shape, &[b"X-Pad: "]);
     unfinished.resize(MAX_HEAD + 1, b'a');
-    assert_eq!(check(&unfinished[..MAX_HEAD]), Parsed::Partial, "MAX_HEAD bytes of head");
-    assert_eq!(check(&unfinished), Parsed::Error(431), "MAX_HEAD + 1 bytes of head");
+    assert_eq!(
+        check(&unfinished[..MAX_HEAD]),
+        Parsed::Partial,
+        "MAX_HEAD bytes of head"
+    );
+    assert_eq!(
+        check(&unfinished),
+        Parsed::Error(431),
+        "MAX_HEAD + 1 bytes of head"
+    );
 
     // A body of MAX_BODY bytes is waited for; one byte more is refused at once.
     let head = head_bytes(shape, &[&content_length(MAX_BODY)]);
@@ -278,8 +305,15 @@ fn check_rebuilt(shape: &Shape, req: &Request, body: &[u8], plan: &[u8]) {
 
 fn check_percent(text: &str, plan: &[u8]) {
     let decoded = percent_decode(text);
-    assert_eq!(decoded, percent_decode(text), "percent_decode is deterministic");
-    assert!(decoded.len() <= text.len(), "{text:?} grew into {decoded:?}");
+    assert_eq!(
+        decoded,
+        percent_decode(text),
+        "percent_decode is deterministic"
+    );
+    assert!(
+        decoded.len() <= text.len(),
+        "{text:?} grew into {decoded:?}"
+    );
     if !text.contains('%') {
         assert_eq!(decoded, text, "nothing to decode");
     }

@@ -34,8 +34,7 @@ use libfuzzer_sys::fuzz_target;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use supervice::frontend::http::xmlrpc::{
-    base64_decode, decode_call, fault_response, response, Call, Code, DecodeError, Fault,
-    Value,
+    base64_decode, decode_call, fault_response, response, Call, Code, DecodeError, Fault, Value,
 };
 
 const CODES: [Code; 18] = [
@@ -81,12 +80,9 @@ fn written(v: &Value) -> Value {
         Value::Nil => Value::str("none"),
         Value::Str(s) => Value::Str(eol(s)),
         Value::Array(items) => Value::Array(items.iter().map(written).collect()),
-        Value::Struct(members) => Value::Struct(
-            members
-                .iter()
-                .map(|(k, v)| (eol(k), written(v)))
-                .collect(),
-        ),
+        Value::Struct(members) => {
+            Value::Struct(members.iter().map(|(k, v)| (eol(k), written(v))).collect())
+        }
         Value::Int(_) | Value::Bool(_) | Value::Double(_) => v.clone(),
     }
 }
@@ -244,7 +240,11 @@ fn check_call(body: &[u8]) {
         return;
     };
     assert!(!call.method.is_empty(), "an empty method name");
-    assert_eq!(call.method.trim(), call.method, "the method name is trimmed");
+    assert_eq!(
+        call.method.trim(),
+        call.method,
+        "the method name is trimmed"
+    );
     round_trip(&call.method, &call.params);
     // Faults carry what the client sent, as `BAD_NAME: <name>` does.
     let mut texts = vec![call.method.as_str()];
@@ -342,21 +342,33 @@ fn sextet(b: u8) -> Option<u8> {
 
 fn check_base64_text(text: &str) {
     let result = base64_decode(text);
-    assert_eq!(result, base64_decode(text), "base64_decode is deterministic");
+    assert_eq!(
+        result,
+        base64_decode(text),
+        "base64_decode is deterministic"
+    );
     let chars: Vec<u8> = text.bytes().filter(|b| !b" \t\r\n".contains(b)).collect();
     let foreign = chars.iter().any(|&b| b != b'=' && sextet(b).is_none());
     let first_pad = chars.iter().position(|&b| b == b'=').unwrap_or(chars.len());
     let late = chars[first_pad..].iter().any(|&b| b != b'=');
-    let digits: Vec<u8> = chars[..first_pad].iter().filter_map(|&b| sextet(b)).collect();
+    let digits: Vec<u8> = chars[..first_pad]
+        .iter()
+        .filter_map(|&b| sextet(b))
+        .collect();
     let dangling = digits.len() % 4 == 1;
     match result {
         None => assert!(foreign || late || dangling, "{text:?} refused"),
         Some(out) => {
-            assert!(!foreign && !late && !dangling, "{text:?} accepted as {out:?}");
+            assert!(
+                !foreign && !late && !dangling,
+                "{text:?} accepted as {out:?}"
+            );
             assert_eq!(out.len(), digits.len() * 6 / 8, "{text:?} gave {out:?}");
             let again: Vec<u8> = encode64(&out, false).bytes().filter_map(sextet).collect();
             assert_eq!(again.len(), digits.len());
-            if let (Some((a, a_rest)), Some((d, d_rest))) = (again.split_last(), digits.split_last()) {
+            if let (Some((a, a_rest)), Some((d, d_rest))) =
+                (again.split_last(), digits.split_last())
+            {
                 assert_eq!(a_rest, d_rest, "{text:?} gave {out:?}");
                 let unused = digits.len() * 6 % 8;
                 assert_eq!(*a, d >> unused << unused, "{text:?} gave {out:?}");

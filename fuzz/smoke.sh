@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 seconds="${SMOKE_SECONDS:-30}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config rpc)
+[ ${#targets[@]} -gt 0 ] || targets=(config rpc http xmlrpc)
 export RUSTC_BOOTSTRAP=1
 
 skip() {

@@ -128,7 +128,10 @@ fn bad_urls_files_and_missing_sockets() {
     let (code, out, err) = client(&["-s", "file:///x", "status"]);
     no_panic(&err);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains("Unknown protocol for serverurl file:///x"), "{out}");
+    assert!(
+        out.contains("Unknown protocol for serverurl file:///x"),
+        "{out}"
+    );
 
     let missing = dir.join("missing.sock");
     let url = format!("unix://{}", missing.display());
@@ -146,10 +149,17 @@ fn bad_urls_files_and_missing_sockets() {
     let (code, out, _) = client(&["-s", &url, "shutdown"]);
     assert_eq!(
         (code, out),
-        (1, format!("ERROR: {url} refused connection (already shut down?)\n"))
+        (
+            1,
+            format!("ERROR: {url} refused connection (already shut down?)\n")
+        )
     );
 
-    let (code, _, err) = client(&["-c", &dir.join("nofile.conf").display().to_string(), "status"]);
+    let (code, _, err) = client(&[
+        "-c",
+        &dir.join("nofile.conf").display().to_string(),
+        "status",
+    ]);
     no_panic(&err);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("nofile.conf"), "{err}");

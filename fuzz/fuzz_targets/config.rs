@@ -69,8 +69,13 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(env_file, expand::parse_env_file(text));
 
     // The INI reader, both dialects, and the value languages on every value it found.
-    for inline_comments in [false, true] {
-        let options = ini::Options { inline_comments };
+    // Supervice's reader (neither), and supervisord's (both: inline comments, merged
+    // duplicates).
+    for dialect in [false, true] {
+        let options = ini::Options {
+            inline_comments: dialect,
+            merge_duplicates: dialect,
+        };
         let first = ini::parse(text, options);
         assert_eq!(
             first,

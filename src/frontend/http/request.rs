@@ -81,10 +81,16 @@ pub fn parse(buf: &[u8]) -> Parsed {
             "authorization" => request.authorization = header_str(h.value),
             "host" => request.host = header_str(h.value),
             "content-length" => {
-                let Some(n) = header_str(h.value).and_then(|v| v.parse::<usize>().ok()) else {
-                    return Parsed::Error(400);
-                };
-                request.content_length = Some(n);
+                // Digits only (`parse` would take `+5`), and a second Content-Length
+                // that disagrees is a smuggling attempt, not a tie to break (RFC 9112 §6.3).
+                let n = header_str(h.value)
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<usize>().ok());
+                match (n, request.content_length) {
+                    (Some(n), None) => request.content_length = Some(n),
+                    (Some(n), Some(before)) if n == before => {}
+                    _ => return Parsed::Error(400),
+                }
             }
             // medusa reads no chunked request bodies; neither does this.
             "transfer-encoding" => return Parsed::Error(411),
@@ -229,6 +235,13 @@ pub fn chunk(out: &mut Vec<u8>, minor: u8, data: &[u8]) {
     }
 }
 
+fn hex_value(digit: u8) -> u8 {
+    match digit {
+        b'0'..=b'9' => digit - b'0',
+        _ => (digit | 0x20) - b'a' + 10,
+    }
+}
+
 /// Percent-decoding of a path (`%3A` → `:`); invalid escapes stay as they are.
 pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -236,9 +249,10 @@ pub fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
+            let (hi, lo) = (bytes[i + 1], bytes[i + 2]);
+            if hi.is_ascii_hexdigit() && lo.is_ascii_hexdigit() {
+                // Two hex digits, never `from_str_radix`'s `+1`.
+                out.push(hex_value(hi) << 4 | hex_value(lo));
                 i += 3;
                 continue;
             }
@@ -304,10 +318,20 @@ mod tests {
             parse(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
             Parsed::Error(411)
         );
-        assert_eq!(
-            parse(b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n"),
-            Parsed::Error(400)
-        );
+        for bad in [
+            &b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n"[..],
+            b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nabcde",
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 3\r\n\r\nabcde",
+        ] {
+            assert_eq!(
+                parse(bad),
+                Parsed::Error(400),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let same = b"POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc";
+        assert!(matches!(parse(same), Parsed::Done(r, n) if r.body == b"abc" && n == same.len()));
     }
 
     #[test]
@@ -318,6 +342,7 @@ mod tests {
             percent_decode("/logtail/g%3Ap/stderr"),
             "/logtail/g:p/stderr"
         );
+        assert_eq!(percent_decode("/a%+1b%2fc%4"), "/a%+1b/c%4");
         assert_eq!(percent_decode("a%zz%4"), "a%zz%4");
     }
 }
